@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The command table (bpftool/xdp-tools style): each command is one file in user/cli/ that
+ * registers itself with FC_COMMAND; main() dispatches without a hand-kept list.
+ */
+#ifndef FC_CLI_H
+#define FC_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct fc_command {
+	const char *name;
+	const char *summary;
+	int (*fn)(int argc, char **argv); /* argv[0] is the command name; returns an exit code */
+	bool hidden;
+};
+
+#define FC_COMMAND(cname, csummary, cfn)                                                           \
+	static const struct fc_command __fc_cmd_##cname                                            \
+		__attribute__((section("fc_cmds"), used, aligned(8))) = {                         \
+			.name = #cname, .summary = csummary, .fn = cfn                              \
+		}
+
+int fc_main(int argc, char **argv);
+/* Common option handling: -v/--verbose and -q; returns true when the option was one of them. */
+bool cli_common_opt(int c);
+/* "needs root" check with the design's exit code; prints the reason. */
+int cli_require_root(const char *what);
+
+#endif
