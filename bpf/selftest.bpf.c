@@ -4,12 +4,12 @@
  * armed, so a test sees each inert reason as traffic that passes again. Not a product fault.
  */
 #include "fc_common.bpf.h"
+#include <bpf/bpf_tracing.h>
+#include "fc_selftest.h"
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 
-/* Slots after FC_STAT_FAMILY: what the test programs saw. */
-enum { ST_SEEN = FC_STAT_FAMILY, ST_CELL, ST_DROPPED, ST_TP_HITS };
 
 /* cgroup_skb egress on the test cell: armed → drop (the sender's UDP send gets EPERM). */
 SEC("cgroup_skb/egress")
@@ -47,5 +47,17 @@ int fc_selftest_rawtp(void *ctx)
 		return 0;
 	if (fc_armed_fine())
 		fc_stat_add(ST_TP_HITS, 1);
+	return 0;
+}
+
+/* Socket context: TCP state changes attributed by the socket's own cgroup. */
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(fc_selftest_tpbtf, const struct sock *sk, int oldstate, int newstate)
+{
+	if (fc_cell_sock((struct sock *)sk) < 0)
+		return 0;
+	if (fc_armed_fine())
+		fc_stat_add(ST_SOCK_HITS, 1);
 	return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "lib/host.h"
 #include "lib/test.h"
 
 extern const struct fc_test __start_fc_tests[], __stop_fc_tests[];
@@ -188,6 +189,8 @@ static void run_one(const struct fc_test *t, int timeout_s)
 		usleep(50000);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* whatever the test left (it crashed, or its cleanup failed) goes now */
+	tsweep(pid);
 	if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 		test__fail(t->file, 0, "%s: crashed with signal %d", t->name, WTERMSIG(status));
 	else if (WIFEXITED(status) && WEXITSTATUS(status))
