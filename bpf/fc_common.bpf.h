@@ -130,28 +130,19 @@ static __always_inline int fc_cell_task(void)
 }
 
 /*
- * cgroup->ancestor_ids[] became cgroup->ancestors[] in 6.0 (commit 7f203bc89eb6): read either,
- * so one object serves 5.x distro kernels and 6.x.
+ * The id of @cg's ancestor at @level. cgroup->ancestors[] exists since 6.0 (commit
+ * 7f203bc89eb6 replaced ancestor_ids[]); the oldest kernel we support is Debian 12's 6.1, and a
+ * guarded fallback to ancestor_ids[] was hoisted by clang into an invalid CO-RE relocation, so
+ * there is none: such a kernel fails the load and `probe` says so.
  */
-struct cgroup___old {
-	int level;
-	u64 ancestor_ids[];
-} __attribute__((preserve_access_index));
-
 static __always_inline u64 fc_cgroup_ancestor(struct cgroup *cg, u32 level)
 {
+	struct cgroup *anc = NULL;
+
 	if (!cg || (u32)BPF_CORE_READ(cg, level) < level)
 		return 0;
-	if (bpf_core_field_exists(cg->ancestors)) {
-		struct cgroup *anc = NULL;
-
-		bpf_core_read(&anc, sizeof(anc), &cg->ancestors[level]);
-		return anc ? BPF_CORE_READ(anc, kn, id) : 0;
-	}
-	u64 id = 0;
-
-	bpf_core_read(&id, sizeof(id), &((struct cgroup___old *)cg)->ancestor_ids[level]);
-	return id;
+	bpf_core_read(&anc, sizeof(anc), &cg->ancestors[level]);
+	return anc ? BPF_CORE_READ(anc, kn, id) : 0;
 }
 
 /*

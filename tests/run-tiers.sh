@@ -44,7 +44,7 @@ run_tier() {
 	[ "$st" = 0 ] && [ "$f" = 0 ] || rc=1
 	[ "$st" != 0 ] && [ "$f" = 0 ] && { echo "[$tier] exit $st without a failed test"; F=$((F + 1)); }
 	awk -v t="$tier" -v a="$start" -v b="$end" -v bud="${budget[$tier]}" 'BEGIN {
-		d = b - a; printf "[%s] %.1fs of a %ds budget%s\n", t, d, bud, d > bud ? " — OVER BUDGET" : "" }'
+		d = b - a; printf "[%s] %.1fs of a %ds budget%s\n", t, d, bud, ((d > bud) ? " — OVER BUDGET" : "") }'
 }
 
 for t in $tiers; do

@@ -273,7 +273,7 @@ int main(int argc, char **argv)
 		snprintf(slash + 1, sizeof(fc_path) - (slash + 1 - fc_path), "faultcell");
 	}
 	fc_log_init();
-	fc_verbosity = FC_LOG_WARN;
+	fc_verbosity = getenv("FC_VERBOSE") ? atoi(getenv("FC_VERBOSE")) : FC_LOG_WARN;
 	if (argc > 2 && !strcmp(argv[1], "--worker"))
 		return run_worker(argc - 2, argv + 2);
 

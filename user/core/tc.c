@@ -134,8 +134,9 @@ int fc_tc_filter_remove(int ifindex, bool egress, uint32_t handle, uint32_t prio
 	return err;
 }
 
-/* One rtnetlink request, counting the answers of type @type; -errno on error. */
-static int nl_dump_count(void *req, size_t len, int type)
+/* One rtnetlink dump; counts the answers of type @type that @match accepts (NULL: all). */
+static int nl_dump_count(void *req, size_t len, int type, bool (*match)(struct nlmsghdr *, void *),
+			 void *arg)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	char buf[32768];
@@ -162,7 +163,8 @@ static int nl_dump_count(void *req, size_t len, int type)
 				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
 				goto out;
 			}
-			count += h->nlmsg_type == type;
+			if (h->nlmsg_type == type && (!match || match(h, arg)))
+				count++;
 		}
 	}
 out:
@@ -182,26 +184,39 @@ int fc_tc_count_filters(int ifindex, bool egress)
 			.tcm_parent = TC_H_MAKE(TC_H_CLSACT,
 						egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS) },
 	};
-	int n = nl_dump_count(&req, sizeof(req), RTM_NEWTFILTER);
+	int n = nl_dump_count(&req, sizeof(req), RTM_NEWTFILTER, NULL, NULL);
 
-	/* the kernel answers one message per (prio, protocol) chain head plus one per filter */
+	/* no clsact there: older kernels answer EINVAL, newer ones an empty dump */
 	return n == -EINVAL || n == -ENOENT ? 0 : n;
+}
+
+/* A qdisc message for the clsact qdisc of ifindex *arg (ingress shares its handle: check kind). */
+static bool is_clsact(struct nlmsghdr *h, void *arg)
+{
+	struct tcmsg *tc = NLMSG_DATA(h);
+	int alen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*tc));
+	struct rtattr *rta = (struct rtattr *)((char *)tc + NLMSG_ALIGN(sizeof(*tc)));
+
+	if (tc->tcm_ifindex != *(int *)arg || tc->tcm_parent != TC_H_CLSACT)
+		return false;
+	for (; RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen))
+		if (rta->rta_type == TCA_KIND)
+			return !strcmp(RTA_DATA(rta), "clsact");
+	return false;
 }
 
 bool fc_tc_clsact_exists(int ifindex)
 {
-	/* a filter dump on a clsact parent fails with EINVAL when there is no clsact qdisc */
 	struct {
 		struct nlmsghdr nh;
 		struct tcmsg tc;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETQDISC,
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
-			.tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS) },
+		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex },
 	};
 
-	return nl_dump_count(&req, sizeof(req), RTM_NEWTFILTER) >= 0;
+	return nl_dump_count(&req, sizeof(req), RTM_NEWQDISC, is_clsact, &ifindex) > 0;
 }
 
 int fc_tc_clsact_remove_if_empty(int ifindex)
