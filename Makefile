@@ -22,7 +22,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-Wno-format-truncation -D_GNU_SOURCE -Iinclude -Iuser -Itests -I$(OUT)/skel
 LDLIBS = -lbpf -lelf -lz -lyaml -lm
-BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX_H)) -Iinclude -Ibpf \
+BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX_H)) -Iinclude -Ibpf \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror -Wno-unused-function
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -87,7 +87,7 @@ vmtest: deps
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(OUT)/faultcell demo
+	@echo "make demo: the bundled demo game day is not built yet (it lands with the demo issue)"
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')

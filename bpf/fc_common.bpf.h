@@ -53,13 +53,16 @@ static __always_inline void fc_stat_add(__u32 slot, __u64 n)
 		*v += n;
 }
 
-/* Record a timestamp once per CPU (first writer wins); user space takes the minimum. */
-static __always_inline void fc_stat_first(__u32 slot, __u64 now)
+/*
+ * Record CLOCK_MONOTONIC once per CPU (first writer wins; user space takes the minimum). The
+ * fine clock is read only on that first time, so latency figures are not coarse-tick skewed.
+ */
+static __always_inline void fc_stat_first(__u32 slot)
 {
 	__u64 *v = bpf_map_lookup_elem(&fc_stats, &slot);
 
 	if (v && !*v)
-		*v = now;
+		*v = bpf_ktime_get_ns();
 }
 
 /*
@@ -77,7 +80,7 @@ static __always_inline bool fc_armed_at(__u64 now)
 	}
 	if (!c->enabled) {
 		fc_stat_add(FC_STAT_INERT_DISABLED, 1);
-		fc_stat_first(FC_STAT_FIRST_INERT_NS, now);
+		fc_stat_first(FC_STAT_FIRST_INERT_NS);
 		return false;
 	}
 	if ((__s64)(c->deadline_ns - now) <= 0) {
@@ -89,7 +92,7 @@ static __always_inline bool fc_armed_at(__u64 now)
 		return false;
 	}
 	fc_stat_add(FC_STAT_ARMED, 1);
-	fc_stat_first(FC_STAT_FIRST_ARMED_NS, now);
+	fc_stat_first(FC_STAT_FIRST_ARMED_NS);
 	return true;
 }
 
@@ -174,6 +177,8 @@ static __always_inline void fc_event_fill(struct fc_event_hdr *e, __u16 type, in
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->metric = 0;
+	e->err = 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -51,7 +51,8 @@ enum fc_stat_slot {
 	FC_STAT_FIRST_ARMED_NS = 5, /* not a counter: time of the first armed call (P7) */
 	FC_STAT_FIRST_INERT_NS = 6, /* first inert-disabled call after arming (P4) */
 	FC_STAT_RB_FAIL = 7,	    /* failed bpf_ringbuf_reserve: the kernel keeps no count */
-	FC_STAT_FAMILY = 8,
+	FC_STAT_FIRST_HIT_NS = 8,   /* not a counter: time of the first injection (P7) */
+	FC_STAT_FAMILY = 10,
 	FC_STAT_MAX = 24,
 };
 

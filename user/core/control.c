@@ -125,6 +125,8 @@ int fc_core_prepare(struct fc_core *core, struct bpf_object *obj)
 		ids[i] = core->cells[i].id;
 		levels[i] = core->cells[i].level;
 	}
+	if (core->nobjs < (int)(sizeof(core->objs) / sizeof(core->objs[0])))
+		core->objs[core->nobjs++] = obj;
 	err = fc_obj_set_rodata(obj, "bpf_metadata_faultcell_run", core->run_id,
 				strlen(core->run_id) + 1);
 	err = err ?: fc_obj_set_rodata(obj, "fc_cell_id", ids, sizeof(ids));
@@ -154,6 +156,8 @@ int fc_core_arm(struct fc_core *core, uint64_t deadline_ns, uint64_t max_gap_ns)
 
 	if (err)
 		return err;
+	for (int i = 0; i < core->nobjs; i++)
+		fc_obj_stats_reset(core->objs[i]);
 	c.deadline_ns = deadline_ns;
 	c.max_gap_ns = max_gap_ns;
 	c.heartbeat_ns = fc_now_coarse_ns();
@@ -231,7 +235,8 @@ int fc_obj_stats(struct bpf_object *obj, uint64_t out[FC_STAT_MAX])
 		if (bpf_map_lookup_elem(fd, &k, vals))
 			continue;
 		for (c = 0; c < ncpu; c++) {
-			if (k == FC_STAT_FIRST_ARMED_NS || k == FC_STAT_FIRST_INERT_NS) {
+			if (k == FC_STAT_FIRST_ARMED_NS || k == FC_STAT_FIRST_INERT_NS ||
+			    k == FC_STAT_FIRST_HIT_NS) {
 				if (vals[c] && (!out[k] || vals[c] < out[k]))
 					out[k] = vals[c];
 			} else {

@@ -19,6 +19,9 @@ struct fc_core {
 	uint32_t control_map_id;
 	struct fc_cell cells[FC_MAX_CELLS];
 	int ncells;
+	/* objects prepared through this core: their counters restart when the run arms */
+	struct bpf_object *objs[16];
+	int nobjs;
 };
 
 /* Create the control map (disabled) and the ring buffer. 0 or -errno. */
@@ -32,7 +35,10 @@ int fc_core_add_cell(struct fc_core *core, const struct fc_cell *cell);
  */
 int fc_core_prepare(struct fc_core *core, struct bpf_object *obj);
 
-/* Arm: heartbeat now, deadline and max gap as given (CLOCK_MONOTONIC ns), enabled = 1. */
+/*
+ * Arm: zero the prepared objects' counters (so first-hit and first-inert times belong to this
+ * arming), heartbeat now, deadline and max gap as given (CLOCK_MONOTONIC ns), enabled = 1.
+ */
 int fc_core_arm(struct fc_core *core, uint64_t deadline_ns, uint64_t max_gap_ns);
 int fc_core_heartbeat(struct fc_core *core);
 int fc_core_disable(struct fc_core *core);

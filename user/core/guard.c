@@ -83,6 +83,8 @@ static void __attribute__((noreturn)) guard_main(const struct fc_guard_opts *o, 
 
 	/* Out of the loader's session: a Ctrl-C on its terminal must not reach the guard. */
 	setsid();
+	/* the loader's handlers would turn SIGTERM into a flag nobody reads here */
+	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);

@@ -12,6 +12,7 @@
 #include "core/inventory.h"
 #include "core/state.h"
 #include "core/tc.h"
+#include "core/util.h"
 
 #define META_VAR "bpf_metadata_faultcell_run"
 
@@ -192,7 +193,7 @@ static int collect_state(struct fc_inventory *inv, const char *run)
 {
 	static char ids[64][FC_RUN_ID_LEN];
 	struct fc_state *st = malloc(sizeof(*st));
-	int n, i, r, err = 0;
+	int n, i, r, err = 0, saved;
 
 	if (!st)
 		return -ENOMEM;
@@ -205,6 +206,9 @@ static int collect_state(struct fc_inventory *inv, const char *run)
 		snprintf(it.run, sizeof(it.run), "%s", ids[i]);
 		snprintf(it.desc, sizeof(it.desc), "state file of run %s (pid %d)", ids[i], st->pid);
 		err = add(inv, &it);
+		/* recorded ifindexes belong to the run's netns; a vanished netns took them along */
+		if (fc_netns_enter(st->netns, &saved))
+			continue;
 		for (r = 0; r < st->nrecs && !err; r++) {
 			const struct fc_rec *rec = &st->recs[r];
 			struct fc_inv_item ri = {};
@@ -238,6 +242,7 @@ static int collect_state(struct fc_inventory *inv, const char *run)
 			}
 			err = add(inv, &ri);
 		}
+		fc_netns_restore(saved);
 	}
 	free(st);
 	return err;

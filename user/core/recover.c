@@ -20,7 +20,7 @@
 
 int fc_undo_state(const struct fc_state *st, char *log, size_t loglen)
 {
-	int first = 0, err, r;
+	int first = 0, err, r, self_ns;
 	char run[FC_RUN_ID_LEN];
 
 	if (loglen)
@@ -45,6 +45,11 @@ int fc_undo_state(const struct fc_state *st, char *log, size_t loglen)
 		if (err && !first)
 			first = err;
 		logf("%s %s\n", err ? "FAILED to thaw" : "thawed", rec->path);
+	}
+	/* recorded ifindexes belong to the run's netns: undo the tc records from inside it */
+	if (fc_netns_enter(st->netns, &self_ns)) {
+		logf("netns %s is gone: its devices and their filters went with it\n", st->netns);
+		goto out_ns;
 	}
 	for (r = st->nrecs - 1; r >= 0; r--) {
 		const struct fc_rec *rec = &st->recs[r];
@@ -81,6 +86,8 @@ int fc_undo_state(const struct fc_state *st, char *log, size_t loglen)
 			first = err;
 		logf("%s clsact qdisc on %s\n", err ? "FAILED to remove" : "removed", rec->ifname);
 	}
+out_ns:
+	fc_netns_restore(self_ns);
 	return first;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,4 +209,35 @@ int fc_run_capture(char *const argv[], char *buf, size_t len)
 	if (waitpid(pid, &status, 0) < 0)
 		return -errno;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+}
+
+int fc_netns_enter(const char *path, int *saved)
+{
+	int self, ns, err;
+
+	*saved = -1;
+	if (!path || !*path)
+		return 0;
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || setns(ns, CLONE_NEWNET)) {
+		err = -errno;
+		if (ns >= 0)
+			close(ns);
+		close(self);
+		return err;
+	}
+	close(ns);
+	*saved = self;
+	return 0;
+}
+
+void fc_netns_restore(int saved)
+{
+	if (saved < 0)
+		return;
+	setns(saved, CLONE_NEWNET);
+	close(saved);
 }

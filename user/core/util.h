@@ -50,4 +50,12 @@ void fc_install_exit_handlers(void);
 
 /* Run argv (no shell), capture its stdout into buf. 0 when it exited 0, else -errno/-ECHILD. */
 int fc_run_capture(char *const argv[], char *buf, size_t len);
+
+/*
+ * Enter the network namespace at @path (no-op for "" or NULL). *saved gets the handle for
+ * fc_netns_restore (-1 when nothing was entered). 0 or -errno.
+ */
+int fc_netns_enter(const char *path, int *saved);
+void fc_netns_restore(int saved);
+
 #endif
