@@ -27,6 +27,9 @@ struct fc_event_hdr {
 	__u64 cgroup_id;
 	__u64 value;
 	char comm[FC_COMM_LEN];
+	/* appended for the tracer (issue 6): which metric an event belongs to, and its errno */
+	__u32 metric; /* enum fc_metric_id, 0 for non-metric events */
+	__s32 err;    /* errno (positive) for FC_EV_ERROR and failed-connect FC_EV_STATE */
 };
 
 #endif /* FC_EVENT_H */
