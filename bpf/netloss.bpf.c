@@ -103,16 +103,28 @@ int fc_netloss_ingress(struct __sk_buff *skb)
 
 /*
  * For BPF_PROG_TEST_RUN only: the same decision without a cell or a control check, so the
- * loss models can be measured against their formulas on millions of packets.
+ * loss models can be measured against their formulas on millions of packets (repeat = N):
+ * drops, and bursts (runs of consecutive drops) for the mean burst length.
  */
+__u64 model_total, model_drops, model_bursts;
+__u32 model_prev_drop;
+
 SEC("tc")
 int fc_netloss_model(struct __sk_buff *skb)
 {
 	struct fc_netloss_cfg *c;
 	__u32 zero = 0;
+	bool drop;
 
 	c = bpf_map_lookup_elem(&fc_netloss_cfg, &zero);
 	if (!c)
 		return 0;
-	return (c->model == FC_LOSS_GE ? ge_decide(c, FC_DIR_EGRESS) : fc_chance(c->p_loss)) ? 1 : 0;
+	drop = c->model == FC_LOSS_GE ? ge_decide(c, FC_DIR_EGRESS) : fc_chance(c->p_loss);
+	model_total++;
+	if (drop) {
+		model_drops++;
+		model_bursts += !model_prev_drop;
+	}
+	model_prev_drop = drop;
+	return drop;
 }
