@@ -16,9 +16,6 @@
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_STOLEN 4
 
-/* Informational copy; the live flag is fc_netloss_cfg.tcx, set once the attach mode is known. */
-const volatile __u32 fc_tcx = 0;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

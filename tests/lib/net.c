@@ -5,19 +5,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "lib/host.h"
 #include "lib/net.h"
 #include "lib/test.h"
 
-long long tsnmp(pid_t pid, const char *proto, const char *field)
+long long tsnmp(const char *netns, const char *proto, const char *field)
 {
-	char path[64], hdr[2048], val[2048], *h, *v, *hs = NULL, *vs = NULL;
+	char hdr[2048], val[2048], *h, *v, *hs = NULL, *vs = NULL;
 	size_t pl = strlen(proto);
 	long long out = -1;
+	int saved;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/snmp", pid);
-	f = fopen(path, "r");
+	/* /proc/thread-self/net follows the thread's netns: enter it, read, come back */
+	if (fc_netns_enter(netns, &saved))
+		return -1;
+	f = fopen("/proc/thread-self/net/snmp", "r");
+	fc_netns_restore(saved);
 	if (!f)
 		return -1;
 	/* pairs of lines: "Udp: Name Name ...", then "Udp: 1 2 ..." */

@@ -10,8 +10,8 @@
 
 int tnet_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len);
 
-/* A counter of /proc/PID/net/snmp (the netns of PID): "Udp" "RcvbufErrors", "Tcp" ... */
-long long tsnmp(pid_t pid, const char *proto, const char *field);
+/* A counter of /proc/net/snmp in @netns (NULL: ours): "Udp" "RcvbufErrors", "Tcp" ... */
+long long tsnmp(const char *netns, const char *proto, const char *field);
 
 /* A running `faultcell inject ... --json` */
 struct tinject {

@@ -221,7 +221,7 @@ static int netloss_open(struct fc_fault *f)
 	return 0;
 }
 
-static int write_cfg(struct fc_fault *f, bool tcx)
+static int write_cfg(struct fc_fault *f)
 {
 	struct netloss_cfg *c = f->cfg;
 	struct netloss_priv *p = f->priv;
@@ -238,7 +238,6 @@ static int write_cfg(struct fc_fault *f, bool tcx)
 	__u32 zero = 0;
 	int err;
 
-	p->skel->rodata->fc_tcx = tcx; /* informational: the map value below is what runs */
 	err = fc_netmatch_fill(&c->nm, bpf_map__fd(p->skel->maps.fc_cidr4),
 			       bpf_map__fd(p->skel->maps.fc_cidr6));
 	if (err)
@@ -284,7 +283,7 @@ static int netloss_attach(struct fc_fault *f, struct fc_state *st)
 	bool tcx = false;
 
 	f->mechanism[0] = 0;
-	err = write_cfg(f, false);
+	err = write_cfg(f);
 	if (err)
 		return err;
 	if (c->dirs & DIR_IN) {

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * network-loss and network-blackhole with real traffic through `faultcell inject`: a cell (the
+ * workload in a child cgroup) in netns A, a receiver in netns B across a veth pair, and a
+ * sender outside the cell in the same netns. Loss is counted end to end by sequence numbers
+ * and must equal the fault's own drop counter exactly; buffers never overflow (RcvbufErrors
+ * Δ 0), so nothing else can pass for injected loss.
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/inventory.h"
+#include "lib/host.h"
+#include "lib/net.h"
+#include "lib/test.h"
+
+#define PORT 7000
+#define Z 3.89 /* two-sided α = 1e-4 per assertion: a run of ~20 stays green by chance */
+
+struct env {
+	struct tcell cell, out;
+	struct tnet net;
+};
+
+static bool env_setup(struct env *e, const char *name)
+{
+	memset(e, 0, sizeof(*e));
+	return ASSERT_OK(tcell_create(&e->cell, name, NULL), "cell") &&
+	       ASSERT_OK(tcell_create(&e->out, "outside", NULL), "outside cgroup") &&
+	       ASSERT_OK(tnet_create(&e->net, name), "netns pair");
+}
+
+static void env_teardown(struct env *e)
+{
+	tnet_destroy(&e->net);
+	tcell_destroy(&e->cell);
+	tcell_destroy(&e->out);
+}
+
+struct udp_res {
+	int sent, uniq, reorder;
+	long long rcvbuf_d, inerr_d;
+};
+
+/* COUNT sequence-numbered datagrams from (cg, netns) to host:PORT in the other netns. */
+static bool udp_run(const char *snd_cg, const char *snd_ns, const char *rcv_cg, const char *rcv_ns,
+		    const char *host, int count, const char *mode, struct udp_res *r)
+{
+	char port[16], n[16], line[128];
+	char *rargv[] = { "udp_seq_recv", (char *)host, port, NULL };
+	char *sargv[] = { "udp_seq_send", (char *)host, port, n, (char *)mode, NULL };
+	long long rb0, ie0;
+	int rfd, sfd, fails = 0, err;
+	pid_t rp, sp;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(port, sizeof(port), "%d", PORT);
+	snprintf(n, sizeof(n), "%d", count);
+	rp = tspawn(rcv_cg, rcv_ns, rargv, &rfd);
+	if (!ASSERT_OK(tread_line(rfd, line, sizeof(line), 10000), "receiver ready"))
+		return false;
+	rb0 = tsnmp(rcv_ns, "Udp", "RcvbufErrors");
+	ie0 = tsnmp(rcv_ns, "Udp", "InErrors");
+	sp = tspawn(snd_cg, snd_ns, sargv, &sfd);
+	err = tread_line(sfd, line, sizeof(line), 60000);
+	sscanf(line, "sent=%d fails=%d", &r->sent, &fails);
+	close(sfd);
+	twait(sp, 10000);
+	if (!ASSERT_OK(err, "sender finished") || !ASSERT_EQ(fails, 0, "sends refused locally"))
+		goto out;
+	/* the receiver stops on the end marker that follows the data on the same path */
+	err = tread_line(rfd, line, sizeof(line), 20000);
+	ASSERT_OK(err, "receiver saw the end marker");
+	sscanf(line, "total=%*d uniq=%d reorder=%d", &r->uniq, &r->reorder);
+	r->rcvbuf_d = tsnmp(rcv_ns, "Udp", "RcvbufErrors") - rb0;
+	r->inerr_d = tsnmp(rcv_ns, "Udp", "InErrors") - ie0;
+out:
+	kill(rp, SIGTERM);
+	twait(rp, 5000);
+	close(rfd);
+	return !err;
+}
+
+/* Binomial check at α = 1e-4. */
+static void assert_binomial(long long k, long long n, double p, const char *what)
+{
+	double mean = n * p, sd = sqrt(n * p * (1 - p));
+
+	test__log("%s: %lld of %lld (expected %.1f ± %.1f)", what, k, n, mean, Z * sd);
+	ASSERT_LE(fabs(k - mean), Z * sd + 0.5, what);
+}
+
+static void udp_loss_case(struct env *e, const char *prob, double p, const char *dir)
+{
+	char port[16];
+	bool ingress = !strcmp(dir, "in");
+	/* the cell's own port when it receives, the peer's when it sends */
+	char *a[] = { "network-loss", "--cell", e->cell.parent, "--netns", e->net.path,
+		      "--probability", (char *)prob, "--direction", (char *)dir, "--proto", "udp",
+		      ingress ? "--local-ports" : "--ports", port, "--duration", "5m", NULL };
+	struct udp_res r;
+	struct tinject t;
+	int lost;
+
+	/* ingress: the cell receives in netns A, the peer sends from netns B */
+	snprintf(port, sizeof(port), "%d", PORT);
+	if (!tinject_start(&t, a))
+		return;
+	if (ingress)
+		udp_run(NULL, e->net.peer_path, e->cell.child, e->net.path, "10.200.0.1", 20000,
+			NULL, &r);
+	else
+		udp_run(e->cell.child, e->net.path, NULL, e->net.peer_path, "10.200.0.2", 20000,
+			NULL, &r);
+	tinject_stop(&t, SIGTERM);
+	ASSERT_EQ(t.status, 5, "inject exits 5 when stopped by SIGTERM");
+	lost = r.sent - r.uniq;
+	ASSERT_EQ(r.sent, 20000, "all sent");
+	ASSERT_EQ(lost, t.injected, "end-to-end loss equals the drop counter exactly");
+	ASSERT_EQ(r.rcvbuf_d, 0, "no receive-buffer overflow (RcvbufErrors Δ)");
+	ASSERT_EQ(r.inerr_d, ingress ? t.injected : 0,
+		  ingress ? "InErrors Δ = drops at ingress" : "InErrors Δ = 0 at egress");
+	ASSERT_EQ(t.inert_heartbeat, 0, "heartbeat never lapsed during the measurement");
+	assert_binomial(lost, r.sent, p, "loss within the α=1e-4 binomial interval");
+}
+
+FC_TEST(netloss_udp_egress, TIER_HOST | FC_T_ROOT | FC_T_VM)
+{
+	struct env e;
+
+	if (!env_setup(&e, "nle"))
+		goto out;
+	if (test__start_subtest("p10"))
+		udp_loss_case(&e, "10%", 0.10, "out");
+	if (test__start_subtest("p50"))
+		udp_loss_case(&e, "0.5", 0.50, "out");
+	if (test__start_subtest("ingress_p10"))
+		udp_loss_case(&e, "10%", 0.10, "in");
+	if (test__start_subtest("outside_loses_nothing")) {
+		char *a[] = { "network-loss", "--cell", e.cell.parent, "--netns", e.net.path,
+			      "--probability", "100%", "--proto", "udp", "--duration", "5m", NULL };
+		struct udp_res r;
+		struct tinject t;
+
+		if (tinject_start(&t, a)) {
+			udp_run(e.out.child, e.net.path, NULL, e.net.peer_path, "10.200.0.2", 2000,
+				NULL, &r);
+			tinject_stop(&t, SIGTERM);
+			ASSERT_EQ(r.uniq, 2000, "outside the cell: every packet arrives");
+			ASSERT_EQ(t.injected, 0, "nothing injected");
+		}
+	}
+out:
+	env_teardown(&e);
+}
