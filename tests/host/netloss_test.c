@@ -157,3 +157,162 @@ FC_TEST(netloss_udp_egress, TIER_HOST | FC_T_ROOT | FC_T_VM)
 out:
 	env_teardown(&e);
 }
+
+/* 100% loss with a filter: matching traffic all lost, the rest all delivered. */
+static void filter_case(struct env *e, char *const extra[], const char *cg, const char *host,
+			int expect_lost, const char *what)
+{
+	char *a[40] = { "network-loss", "--cell", e->cell.parent, "--netns", e->net.path,
+			"--duration", "5m" };
+	struct udp_res r;
+	struct tinject t;
+	int n = 7;
+
+	for (int i = 0; extra[i] && n < 38; i++)
+		a[n++] = extra[i];
+	a[n] = NULL;
+	if (!tinject_start(&t, a))
+		return;
+	udp_run(cg, e->net.path, NULL, e->net.peer_path, host, 500, NULL, &r);
+	tinject_stop(&t, SIGTERM);
+	ASSERT_EQ(r.sent - r.uniq, expect_lost, what);
+	ASSERT_EQ(t.injected, expect_lost, "drop counter agrees");
+}
+
+FC_TEST(netloss_filters, TIER_HOST | FC_T_ROOT | FC_T_VM)
+{
+	struct env e;
+
+	if (!env_setup(&e, "nlf"))
+		goto out;
+	if (test__start_subtest("port_other")) {
+		char *x[] = { "--probability", "100%", "--ports", "7100-7200", NULL };
+
+		filter_case(&e, x, e.cell.child, "10.200.0.2", 0, "other remote port: untouched");
+	}
+	if (test__start_subtest("port_match")) {
+		char *x[] = { "--probability", "100%", "--ports", "80,6990-7000", NULL };
+
+		filter_case(&e, x, e.cell.child, "10.200.0.2", 500, "matching port range: all lost");
+	}
+	if (test__start_subtest("local_port_other")) {
+		char *x[] = { "--probability", "100%", "--local-ports", "7000", NULL };
+
+		/* the sender's ephemeral port is not 7000 */
+		filter_case(&e, x, e.cell.child, "10.200.0.2", 0, "other local port: untouched");
+	}
+	if (test__start_subtest("proto")) {
+		char *x[] = { "--probability", "100%", "--proto", "tcp", NULL };
+
+		filter_case(&e, x, e.cell.child, "10.200.0.2", 0, "tcp-only fault: udp untouched");
+	}
+	if (test__start_subtest("cidr4")) {
+		char *x[] = { "--probability", "100%", "--ports", "7000", "--cidrs",
+			      "10.200.0.0/30", NULL };
+		char *y[] = { "--probability", "100%", "--ports", "7000", "--cidrs",
+			      "10.200.0.9/32,fd00:fc::2/128", NULL };
+
+		filter_case(&e, x, e.cell.child, "10.200.0.2", 500, "peer inside the CIDR: lost");
+		filter_case(&e, y, e.cell.child, "10.200.0.2", 0, "peer outside the CIDRs: kept");
+	}
+	if (test__start_subtest("cidr6")) {
+		char *x[] = { "--probability", "100%", "--ports", "7000", "--cidrs", "fd00:fc::/64",
+			      NULL };
+
+		filter_case(&e, x, e.cell.child, "fd00:fc::2", 500, "v6 peer in the v6 CIDR: lost");
+		filter_case(&e, x, e.cell.child, "10.200.0.2", 0, "v4 peer, v6-only CIDRs: kept");
+	}
+	if (test__start_subtest("direction_in_only")) {
+		char *x[] = { "--probability", "100%", "--direction", "in", NULL };
+
+		filter_case(&e, x, e.cell.child, "10.200.0.2", 0, "ingress-only fault: sends kept");
+	}
+	if (test__start_subtest("count_exact")) {
+		char *x[] = { "--probability", "100%", "--ports", "7000", "--count", "37", NULL };
+
+		filter_case(&e, x, e.cell.child, "10.200.0.2", 37, "count: exactly 37 lost");
+	}
+	if (test__start_subtest("blackhole")) {
+		char *a[] = { "network-blackhole", "--cell", e.cell.parent, "--netns", e.net.path,
+			      "--cidrs", "10.200.0.2", "--duration", "5m", NULL };
+		struct udp_res r;
+		struct tinject t;
+
+		/* both directions by default: the cell's sends vanish, and so would replies */
+		if (tinject_start(&t, a)) {
+			udp_run(e.cell.child, e.net.path, NULL, e.net.peer_path, "fd00:fc::2", 200,
+				NULL, &r);
+			ASSERT_EQ(r.uniq, 200, "v6 peer not in the blackhole: all delivered");
+			tinject_stop(&t, SIGTERM);
+			ASSERT_EQ(t.injected, 0, "nothing dropped for it");
+		}
+	}
+out:
+	env_teardown(&e);
+}
+
+/* TCP from the cell with egress loss: the sender retransmits what was stolen. */
+static void tcp_case(struct env *e, const char *cg, const char *prob, long long *retrans,
+		     long long *injected)
+{
+	char *a[] = { "network-loss", "--cell", e->cell.parent, "--netns", e->net.path,
+		      "--probability", (char *)prob, "--proto", "tcp", "--ports", "7300",
+		      "--duration", "5m", NULL };
+	char *sink[] = { "tcp_sink", "10.200.0.2", "7300", NULL };
+	char *snd[] = { "tcp_send", "10.200.0.2", "7300", "8000000", NULL };
+	char line[128];
+	long long r0;
+	struct tinject t;
+	int kfd, sfd;
+	pid_t kp, sp;
+
+	*retrans = *injected = -1;
+	kp = tspawn(NULL, e->net.peer_path, sink, &kfd);
+	if (!ASSERT_OK(tread_line(kfd, line, sizeof(line), 10000), "sink ready"))
+		goto out;
+	if (!tinject_start(&t, a))
+		goto out;
+	r0 = tsnmp(e->net.path, "Tcp", "RetransSegs");
+	sp = tspawn(cg, e->net.path, snd, &sfd);
+	ASSERT_OK(tread_line(sfd, line, sizeof(line), 120000), "transfer done");
+	ASSERT_STREQ(line, "sent 8000000", "sender finished");
+	close(sfd);
+	twait(sp, 10000);
+	ASSERT_OK(tread_line(kfd, line, sizeof(line), 60000), "sink finished");
+	ASSERT_STREQ(line, "got 8000000", "every byte arrived despite the loss");
+	*retrans = tsnmp(e->net.path, "Tcp", "RetransSegs") - r0;
+	tinject_stop(&t, SIGTERM);
+	*injected = t.injected;
+out:
+	kill(kp, SIGTERM);
+	twait(kp, 5000);
+	close(kfd);
+}
+
+FC_TEST(netloss_tcp_retransmits, TIER_HOST | FC_T_ROOT | FC_T_VM)
+{
+	long long retrans, injected;
+	struct env e;
+
+	if (!env_setup(&e, "nlt"))
+		goto out;
+	if (test__start_subtest("cell_5pct")) {
+		tcp_case(&e, e.cell.child, "5%", &retrans, &injected);
+		test__log("dropped %lld, TcpRetransSegs Δ %lld", injected, retrans);
+		ASSERT_GT(injected, 0, "segments dropped");
+		/* a stolen segment is a real loss: TCP retransmits (a local drop would not) */
+		ASSERT_GE(retrans * 2, injected, "TcpRetransSegs Δ ≥ 0.5 × drops");
+	}
+	if (test__start_subtest("cell_0pct")) {
+		tcp_case(&e, e.cell.child, "0%", &retrans, &injected);
+		ASSERT_EQ(injected, 0, "nothing dropped at 0%");
+		ASSERT_EQ(retrans, 0, "no retransmits");
+	}
+	if (test__start_subtest("outside_5pct")) {
+		tcp_case(&e, e.out.child, "5%", &retrans, &injected);
+		ASSERT_EQ(injected, 0, "outside the cell: nothing dropped");
+		ASSERT_EQ(retrans, 0, "outside the cell: no retransmits");
+	}
+out:
+	env_teardown(&e);
+}
