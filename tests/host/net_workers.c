@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/net.h"
@@ -233,3 +234,65 @@ static int connect_many(int argc, char **argv)
 	return 0;
 }
 FC_WORKER(connect_many, connect_many);
+
+/* udp_echo HOST PORT: echo every datagram back; "ready" first. */
+static int udp_echo(int argc, char **argv)
+{
+	struct sockaddr_storage ss, from;
+	socklen_t len, flen;
+	char buf[512];
+	ssize_t n;
+	int fd;
+
+	if (argc < 3)
+		return 2;
+	fd = socket(tnet_addr(argv[1], atoi(argv[2]), &ss, &len), SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (void *)&ss, len))
+		return 1;
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		flen = sizeof(from);
+		n = recvfrom(fd, buf, sizeof(buf), 0, (void *)&from, &flen);
+		if (n > 0)
+			sendto(fd, buf, n, 0, (void *)&from, flen);
+	}
+	return 0;
+}
+FC_WORKER(udp_echo, udp_echo);
+
+/*
+ * udp_ping HOST PORT CAP_MS: a datagram every millisecond until one echo comes back; prints
+ * "ready" at once, then "echo NS" with the CLOCK_MONOTONIC time of the first echo (or
+ * "timeout"). The tests use it to time "traffic normal again".
+ */
+static int udp_ping(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	struct timespec ts;
+	socklen_t len;
+	char buf[8] = "ping";
+	int fd, cap;
+
+	if (argc < 4)
+		return 2;
+	cap = atoi(argv[3]);
+	fd = socket(tnet_addr(argv[1], atoi(argv[2]), &ss, &len), SOCK_DGRAM, 0);
+	if (fd < 0 || connect(fd, (void *)&ss, len))
+		return 1;
+	printf("ready\n");
+	fflush(stdout);
+	for (int i = 0; i < cap; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		send(fd, buf, sizeof(buf), 0);
+		if (poll(&p, 1, 1) == 1 && recv(fd, buf, sizeof(buf), 0) > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			printf("echo %lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+			return 0;
+		}
+	}
+	printf("timeout\n");
+	return 0;
+}
+FC_WORKER(udp_ping, udp_ping);

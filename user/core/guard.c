@@ -83,11 +83,16 @@ static void __attribute__((noreturn)) guard_main(const struct fc_guard_opts *o, 
 
 	/* Out of the loader's session: a Ctrl-C on its terminal must not reach the guard. */
 	setsid();
-	/* the loader's handlers would turn SIGTERM into a flag nobody reads here */
+	/*
+	 * The loader's handlers would turn SIGTERM into a flag nobody reads here. Signals are
+	 * blocked across the fork (see fc_guard_start), so a SIGTERM sent the moment we exist
+	 * waits until the default action is back.
+	 */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_SETMASK, &o->saved_mask, NULL);
 	prctl(PR_SET_NAME, "faultcell-guard");
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull >= 0) {
@@ -120,6 +125,8 @@ static void __attribute__((noreturn)) guard_main(const struct fc_guard_opts *o, 
 
 pid_t fc_guard_start(const struct fc_guard_opts *opts)
 {
+	struct fc_guard_opts o = *opts;
+	sigset_t all;
 	int pidfd, err;
 	pid_t pid;
 
@@ -128,14 +135,18 @@ pid_t fc_guard_start(const struct fc_guard_opts *opts)
 	if (pidfd < 0)
 		return -errno;
 	fflush(NULL);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &o.saved_mask);
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;
+		sigprocmask(SIG_SETMASK, &o.saved_mask, NULL);
 		close(pidfd);
 		return err;
 	}
 	if (pid == 0)
-		guard_main(opts, pidfd);
+		guard_main(&o, pidfd);
+	sigprocmask(SIG_SETMASK, &o.saved_mask, NULL);
 	close(pidfd);
 	return pid;
 }

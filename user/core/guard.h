@@ -11,6 +11,7 @@
 #define FC_GUARD_H
 
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 struct fc_guard_opts {
@@ -18,6 +19,7 @@ struct fc_guard_opts {
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
 	uint64_t grace_ns;    /* after the deadline before the guard acts itself; default 1 s */
 	const char *self_exe; /* binary to run `recover` with; default /proc/self/exe */
+	sigset_t saved_mask;  /* internal: the loader's mask, restored in both after the fork */
 };
 
 /* Fork the guard. Returns its pid (> 0) in the loader, or -errno. Never returns in the guard. */

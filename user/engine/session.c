@@ -127,10 +127,18 @@ int fc_session_rollback(struct fc_session *s, struct fc_rollback_report *r)
 	int err = 0;
 
 	memset(r, 0, sizeof(*r));
-	/* 1. one map write: every program inert within microseconds */
+	/*
+	 * 1. one map write: every program inert within microseconds. `faultcell abort` may have
+	 * written it already from outside; then its own timestamp is the true start.
+	 */
 	if (s->core.control_fd >= 0) {
+		struct fc_control ctl;
+
 		fc_core_disable(&s->core);
-		r->disabled_at_ns = fc_now_ns();
+		if (!fc_core_read(&s->core, &ctl) && ctl.disabled_at_ns)
+			r->disabled_at_ns = ctl.disabled_at_ns;
+		else
+			r->disabled_at_ns = fc_now_ns();
 	}
 	/* the programs' own clock says when the first call passed untouched (P4) */
 	for (int i = 0; i < s->nfaults; i++) {
