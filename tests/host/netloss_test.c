@@ -125,6 +125,8 @@ static void udp_loss_case(struct env *e, const char *prob, double p, const char 
 	ASSERT_EQ(r.inerr_d, ingress ? t.injected : 0,
 		  ingress ? "InErrors Δ = drops at ingress" : "InErrors Δ = 0 at egress");
 	ASSERT_EQ(t.inert_heartbeat, 0, "heartbeat never lapsed during the measurement");
+	if (t.first_hit_ms > 0)
+		test__record("p7_arm_to_first_drop_ms", t.first_hit_ms, "ms");
 	assert_binomial(lost, r.sent, p, "loss within the α=1e-4 binomial interval");
 }
 

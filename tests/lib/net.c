@@ -92,6 +92,8 @@ bool tinject_stop(struct tinject *t, int sig)
 	}
 	if ((p = strstr(t->text, "first call passed untouched ")))
 		t->first_inert_us = atof(p + strlen("first call passed untouched "));
+	if ((p = strstr(t->text, "first injection ")))
+		t->first_hit_ms = atof(p + strlen("first injection "));
 	if ((p = strstr(t->text, "(links gone ")))
 		t->links_gone_ms = atof(p + strlen("(links gone "));
 	return t->status >= 0;

@@ -22,7 +22,7 @@ struct tinject {
 	int status;
 	/* the final counter line */
 	long long seen, matched, injected, inert_disabled, inert_deadline, inert_heartbeat;
-	double first_inert_us, links_gone_ms;
+	double first_inert_us, links_gone_ms, first_hit_ms;
 };
 
 /* Start inject with argv (after "inject"), wait until it is armed. */

@@ -292,6 +292,15 @@ static int do_inject(int argc, char **argv)
 out_rollback:
 	fc_session_rollback(&s, &rb);
 	print_counters(&s, (fc_now_ns() - (s.armed_at_ns ?: fc_now_ns())) / 1e9, o.json, true);
+	if (s.nfaults && s.armed_at_ns) {
+		struct fc_fault_counters c;
+		struct fc_fault *f0 = s.faults[0];
+
+		/* P7: arming → the first packet or call the fault acted on (BPF clock) */
+		if (f0->priv && !f0->ops->counters(f0, &c) && c.first_hit_ns >= s.armed_at_ns)
+			printf("inject: first injection %.3f ms after arming\n",
+			       (c.first_hit_ns - s.armed_at_ns) / 1e6);
+	}
 	err = fc_session_finish(&s, &rb);
 	if (rb.log[0])
 		fputs(rb.log, stdout);
