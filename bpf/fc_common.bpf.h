@@ -103,7 +103,10 @@ static __always_inline bool fc_armed_at(__u64 now)
 #define fc_armed_coarse() fc_armed_at(bpf_ktime_get_coarse_ns())
 #define fc_armed_fine() fc_armed_at(bpf_ktime_get_ns())
 
-/* Index of the first cell whose subtree holds @cg_at(level), or -1. */
+/*
+ * Index of the first cell whose subtree holds @cg_at(level), or -1. Fault programs act on
+ * index 0 only (the faulted cell); later indexes are measured, never faulted (a control).
+ */
 #define FC_CELL_MATCH(cg_at)                                                                       \
 	({                                                                                         \
 		int __idx = -1;                                                                    \

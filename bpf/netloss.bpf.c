@@ -102,7 +102,11 @@ SEC("tc")
 int fc_netloss_egress(struct __sk_buff *skb)
 {
 	fc_stat_add(NS_SEEN, 1);
-	if ((!fc_bench_no_cell && fc_cell_skb(skb) < 0) || !netloss_decide(skb, FC_DIR_EGRESS))
+	/*
+	 * Cell 0 is the faulted cell; a run also lists its control cell (index 1) so metrics
+	 * can compare them, and the control must never be faulted.
+	 */
+	if ((!fc_bench_no_cell && fc_cell_skb(skb) != 0) || !netloss_decide(skb, FC_DIR_EGRESS))
 		return TC_ACT_UNSPEC; /* pass on to whatever else is attached */
 	return c_tcx() ? bpf_redirect(0, 0) : TC_ACT_STOLEN;
 }
