@@ -35,7 +35,7 @@ static int append_line(int fd, const char *line)
 
 int fc_state_create(struct fc_state *st)
 {
-	char path[PATH_MAX], buf[2 * PATH_MAX + 256];
+	char path[PATH_MAX], buf[3 * PATH_MAX + 256];
 	int err;
 
 	err = fc_mkdir_p(fc_run_dir(), 0700);
@@ -45,10 +45,12 @@ int fc_state_create(struct fc_state *st)
 	st->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 	if (st->fd < 0)
 		return -errno;
-	snprintf(buf, sizeof(buf), "run %s\npid %d\ndeadline %llu\ncontrol_map %u\ncell %s\n%s%s%s",
-		 st->run_id, st->pid, (unsigned long long)st->deadline_ns, st->control_map_id,
+	snprintf(buf, sizeof(buf),
+		 "run %s\npid %d\ndeadline %llu\ncontrol_map %u\ncell %s\n%s%s%s%s%s%s", st->run_id,
+		 st->pid, (unsigned long long)st->deadline_ns, st->control_map_id,
 		 st->cell[0] ? st->cell : "-", st->netns[0] ? "netns " : "", st->netns,
-		 st->netns[0] ? "\n" : "");
+		 st->netns[0] ? "\n" : "", st->journal[0] ? "journal " : "", st->journal,
+		 st->journal[0] ? "\n" : "");
 	err = append_line(st->fd, buf);
 	if (err) {
 		close(st->fd);
@@ -102,6 +104,10 @@ static int parse_line(struct fc_state *st, char *line)
 		return 0;
 	if (sscanf(line, "control_map %u", &st->control_map_id) == 1)
 		return 0;
+	if (!strncmp(line, "journal ", 8)) {
+		snprintf(st->journal, sizeof(st->journal), "%s", line + 8);
+		return 0;
+	}
 	if (!strncmp(line, "netns ", 6)) {
 		snprintf(st->netns, sizeof(st->netns), "%s", line + 6);
 		return 0;

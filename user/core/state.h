@@ -4,7 +4,7 @@
  * *before* it is created, so rollback, `recover` and the guard undo exactly what is recorded.
  * One text file per run in the run directory, one record a line, fsync'd on every append:
  *
- *	run ID | pid N | deadline NS | control_map ID | cell REL | netns PATH
+ *	run ID | pid N | deadline NS | control_map ID | cell REL | netns PATH | journal PATH
  *	clsact IFINDEX IFNAME          we created a clsact qdisc there
  *	tc_filter IFINDEX DIR HANDLE PRIO   we attach a cls_bpf filter (DIR: ingress|egress)
  *	freeze PATH                    we freeze that cgroup
@@ -38,6 +38,7 @@ struct fc_state {
 	uint32_t control_map_id;
 	char cell[PATH_MAX];
 	char netns[PATH_MAX]; /* where recorded ifindexes live; "" = the loader's own */
+	char journal[PATH_MAX]; /* the run's journal: recover appends what it undid */
 	int nrecs;
 	struct fc_rec recs[FC_STATE_MAX_RECS];
 	int fd; /* open for appending while the run lives; -1 otherwise */

@@ -65,6 +65,8 @@ int fc_session_begin(struct fc_session *s, const struct fc_session_opts *o)
 	snprintf(s->st.cell, sizeof(s->st.cell), "%s", o->cell->rel);
 	if (o->netns)
 		snprintf(s->st.netns, sizeof(s->st.netns), "%s", o->netns);
+	if (o->journal)
+		snprintf(s->st.journal, sizeof(s->st.journal), "%s", o->journal);
 	err = fc_state_create(&s->st);
 	if (err) {
 		snprintf(s->why, sizeof(s->why), "cannot write the state file in %s: %s",
@@ -88,6 +90,10 @@ int fc_session_add(struct fc_session *s, struct fc_fault *f)
 	err = f->ops->open(f);
 	if (!err)
 		return 0;
+	if (err == -FC_FAULT_REFUSED) {
+		snprintf(s->why, sizeof(s->why), "refused %s: %s", f->ops->type, f->why);
+		return FC_EXIT_REFUSED;
+	}
 	snprintf(s->why, sizeof(s->why), "cannot load %s: %s", f->ops->type,
 		 f->why[0] ? f->why : strerror(-err));
 	return err == -EOPNOTSUPP ? FC_EXIT_KERNEL : FC_EXIT_INTERNAL;
@@ -101,6 +107,10 @@ int fc_session_arm(struct fc_session *s)
 		struct fc_fault *f = s->faults[i];
 
 		err = f->ops->attach(f, &s->st);
+		if (err == -FC_FAULT_REFUSED) {
+			snprintf(s->why, sizeof(s->why), "refused %s: %s", f->ops->type, f->why);
+			return FC_EXIT_REFUSED;
+		}
 		if (err) {
 			snprintf(s->why, sizeof(s->why), "cannot attach %s: %s", f->ops->type,
 				 f->why[0] ? f->why : strerror(-err));

@@ -23,6 +23,7 @@ struct fc_session_opts {
 	uint64_t duration_ns; /* the deadline is arm time + this */
 	uint64_t max_gap_ns;  /* heartbeat gap the programs tolerate */
 	const char *self_exe; /* for the guard's `recover`; NULL = /proc/self/exe */
+	const char *journal;  /* recorded in the state file, so `recover` can append to it */
 };
 
 struct fc_rollback_report {

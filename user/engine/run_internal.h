@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The run's state, shared by runner.c (the window loop) and run_setup.c (around it). */
+#ifndef FC_RUN_INTERNAL_H
+#define FC_RUN_INTERNAL_H
+
+#include "core/cgroup.h"
+#include "core/control.h"
+#include "engine/experiment.h"
+#include "engine/journal.h"
+#include "engine/probes.h"
+#include "engine/runner.h"
+#include "engine/session.h"
+#include "metrics/export.h"
+
+struct side {
+	double *v;
+	uint32_t *n;
+	uint8_t *nd;
+	struct fc_history h;
+};
+
+struct run {
+	struct fc_experiment *e;
+	struct fc_run_opts *o;
+	struct fc_cell cell, control;
+	bool has_control;
+	struct fc_session s;
+	bool began;
+	struct fc_core mcore; /* the tracer's: its own run-id tag, so fault rollback verifies alone */
+	struct fc_tracer *tracer;
+	struct fc_export exp;
+	bool export_open;
+	struct fc_journal j;
+	struct side cs[FC_EXP_MAX_METRICS], ks[FC_EXP_MAX_METRICS]; /* cell and control series */
+	struct fc_history cview[FC_EXP_MAX_METRICS], kview[FC_EXP_MAX_METRICS];
+	const struct fc_history *cptr[FC_EXP_MAX_METRICS], *kptr[FC_EXP_MAX_METRICS];
+	struct fc_probe probes[FC_EXP_MAX_METRICS];
+	int nw, nbase, inject_from, recovery_from;
+	int unknown_streak[FC_EXP_MAX_RULES];
+	uint64_t t0, next_window_ns, last_hb_ns;
+	bool armed, recovered, restore_failed;
+	struct fc_rollback_report rb;
+	char reason[512];
+};
+
+int fc_run_prepare(struct run *r);
+int fc_run_alloc_series(struct run *r, int cap);
+/* Rollback after inject; returns 0 when verified, FC_EXIT_ROLLBACK otherwise. */
+int fc_run_rollback(struct run *r, int why);
+/* Verdict line, journal's end, on_abort actions; returns the final exit code. */
+int fc_run_finish(struct run *r, int rc);
+void fc_run_cleanup(struct run *r);
+void fc_run_journal_faults(struct run *r, const char *key);
+enum fc_tri fc_run_steady(struct run *r, int from);
+
+#endif
