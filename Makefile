@@ -37,7 +37,8 @@ HDRS := $(shell find include user tests bpf -name '*.h')
 .DELETE_ON_ERROR:
 # keep objects and skeletons: tests and `plan` load the .bpf.o files too
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all deps test test-unit test-host test-e2e vmtest demo clean format check-format
+.PHONY: all deps test test-unit test-host test-e2e vmtest demo clean format check-format \
+	fuzz fuzz-build
 
 all: $(OUT)/faultcell $(OUT)/fc-test
 
@@ -88,6 +89,30 @@ vmtest: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	@echo "make demo: the bundled demo game day is not built yet (it lands with the demo issue)"
+
+# make fuzz: libFuzzer + ASan/UBSan over the experiment loader and the condition parser
+# (tests/fuzz/), FUZZ_TIME seconds in all (default 60). The unit tier runs it through
+# tests/unit/exp_fuzz_test.c. The runtimes come from libclang-rt-14-dev.
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-Wno-unknown-warning-option
+FUZZ_OBJS := $(patsubst %.c,$(OUT)/fuzz/%.o,$(LIB_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+.SECONDARY: $(FUZZ_OBJS)
+
+$(OUT)/fuzz/%.o: %.c $(HDRS) $(SKELS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
+
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< -Wl,--whole-archive \
+		$(FUZZ_OBJS) -Wl,--no-whole-archive $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)OUT=$(OUT) tests/fuzz/run.sh
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
