@@ -30,6 +30,7 @@ static const struct {
 	{ "device", "devices" },	  { "tc", "tc" },
 	{ "signal", "signal" },		  { "of", "of" },
 	{ "select", "select" },		  { "restore", "restore" },
+	{ "recovery", "recovery" },	  { "pause", "pause" },
 };
 
 static void usage(FILE *f)
@@ -55,12 +56,16 @@ static void usage(FILE *f)
 		"  --count N            at most N injections in total\n"
 		"  --direction D        in, out, both (network faults)\n"
 		"  --proto P --ports L --local-ports L --cidrs L --errno E --model M --devices L\n"
+		"  --count N|all --of M --select S --signal SIG --restore CMD --recovery D\n"
+		"                       process-kill and pod-kill (see docs/faults.md)\n"
+		"  --pause D            cell-pause: thaw after D (default: at the end)\n"
 		"  --set KEY=VALUE      any fault key (see docs/faults.md), e.g. gilbert.p=0.01\n"
 		"  --interval D         counter line period (default 1s)\n"
 		"  --force              allow a cell holding PID 1 or faultcell's own ancestors\n"
 		"  --json               counter lines as JSON objects\n"
-		"Exit: 0 ran to its deadline, 2 bad input, 3 refused (cell, guard, lock, root),\n"
-		"4 kernel lacks the mechanism, 5 aborted, 6 rollback incomplete, 7 internal.\n"
+		"Exit: 0 ran to its deadline, 1 a killed process/pod not restored in time, 2 bad\n"
+		"input, 3 refused (cell, guard, lock, root, of mismatch), 4 kernel lacks the\n"
+		"mechanism, 5 aborted, 6 rollback incomplete, 7 internal.\n"
 		"Examples:\n"
 		"  faultcell inject network-loss --cell payments.slice --probability 5%% "
 		"--duration 2m\n"
@@ -68,7 +73,10 @@ static void usage(FILE *f)
 		"5432 \\\n      --probability 30%% --direction both --duration 30s\n"
 		"  faultcell inject network-blackhole --pid 4242 --cidrs 10.1.0.0/16 --duration 1m\n"
 		"  faultcell inject connect-error --cell cell3 --errno ECONNREFUSED:3,ETIMEDOUT:1 \\\n"
-		"      --probability 10%% --ports 443 --duration 5m\n");
+		"      --probability 10%% --ports 443 --duration 5m\n"
+		"  faultcell inject pod-kill --cell payments.slice --count 1 --of 3 \\\n"
+		"      --restore 'systemctl start payments.target' --recovery 1m --duration 2m\n"
+		"  faultcell inject cell-pause --cell cell3 --pause 5s --duration 30s\n");
 }
 
 struct inject_opts {
@@ -107,6 +115,45 @@ static void print_counters(const struct fc_session *s, double t, bool json, bool
 			       (unsigned long long)c.inert[FC_INERT_HEARTBEAT]);
 	}
 	fflush(stdout);
+}
+
+/*
+ * Faults that kill hold nothing in the kernel: take them out of the session before it closes
+ * and verifies, so the wait for the cell to come back starts after a verified rollback (the
+ * guard has nothing left to undo by then, however long the recovery timeout).
+ */
+static int take_restorable(struct fc_session *s, struct fc_fault **out)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->nfaults; i++) {
+		if (!s->faults[i] || !s->faults[i]->priv || !s->faults[i]->ops->verify_restored)
+			continue;
+		out[n++] = s->faults[i];
+		s->faults[i] = NULL;
+	}
+	return n;
+}
+
+/* The restore command, then `of` back within the recovery timeout; frees the faults. */
+static bool restore_verified(struct fc_fault **faults, int n)
+{
+	char msg[1024];
+	bool ok = true;
+	int err;
+
+	for (int i = 0; i < n; i++) {
+		err = faults[i]->ops->verify_restored(faults[i], 0, msg, sizeof(msg));
+		if (err && !msg[0])
+			snprintf(msg, sizeof(msg), "restore failed: cannot count the cell: %s",
+				 strerror(-err));
+		if (msg[0])
+			printf("%s: %s\n", faults[i]->ops->type, msg);
+		ok = ok && !err;
+		fc_fault_free(faults[i]);
+	}
+	fflush(stdout);
+	return ok;
 }
 
 static int parse_args(int argc, char **argv, struct inject_opts *o, struct fc_diags *d)
@@ -222,6 +269,8 @@ static int do_inject(int argc, char **argv)
 	char why[512], desc[768], dur[32];
 	uint64_t start, next_print, now;
 	int rc, err;
+	struct fc_fault *kept[FC_SESSION_MAX_FAULTS];
+	int nkept = 0;
 	bool began = false;
 
 	err = parse_args(argc, argv, &o, &d);
@@ -286,12 +335,16 @@ static int do_inject(int argc, char **argv)
 			print_counters(&s, (now - start) / 1e9, o.json, false);
 			next_print += o.interval_ns;
 		}
+		for (int i = 0; i < s.nfaults; i++)
+			if (s.faults[i]->ops->tick)
+				s.faults[i]->ops->tick(s.faults[i], now);
 		fc_session_heartbeat(&s);
 	}
 	rc = fc_exiting ? FC_EXIT_OPERATOR : FC_EXIT_OK;
 out_rollback:
 	fc_session_rollback(&s, &rb);
-	print_counters(&s, (fc_now_ns() - (s.armed_at_ns ?: fc_now_ns())) / 1e9, o.json, true);
+	now = fc_now_ns();
+	print_counters(&s, (now - (s.armed_at_ns ?: now)) / 1e9, o.json, true);
 	if (s.nfaults && s.armed_at_ns) {
 		struct fc_fault_counters c;
 		struct fc_fault *f0 = s.faults[0];
@@ -301,6 +354,7 @@ out_rollback:
 			printf("inject: first injection %.3f ms after arming\n",
 			       (c.first_hit_ns - s.armed_at_ns) / 1e6);
 	}
+	nkept = take_restorable(&s, kept);
 	err = fc_session_finish(&s, &rb);
 	if (rb.log[0])
 		fputs(rb.log, stdout);
@@ -322,6 +376,9 @@ out_rollback:
 		printf("inject: aborted by the operator; rolled back\n");
 	if (rc && rc != FC_EXIT_OPERATOR && rc != FC_EXIT_ROLLBACK)
 		pr_warn("inject failed: %s", s.why);
+	/* rollback verified but the cell is not whole again: the human must know (§7: 1) */
+	if (!restore_verified(kept, nkept) && (rc == FC_EXIT_OK || rc == FC_EXIT_OPERATOR))
+		rc = FC_EXIT_DISPROVED;
 	fc_session_end(&s);
 	return rc;
 out_fail:

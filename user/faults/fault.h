@@ -13,7 +13,9 @@
 #ifndef FC_FAULT_H
 #define FC_FAULT_H
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/control.h"
@@ -75,7 +77,25 @@ struct fc_fault_ops {
 	int (*counters)(struct fc_fault *f, struct fc_fault_counters *c);
 	void (*detach)(struct fc_fault *f);
 	void (*close)(struct fc_fault *f);
+	/*
+	 * Optional, after rollback, for faults that kill: run the `restore` command if one was
+	 * given, then wait up to @timeout_ns (0 = the fault's own `recovery`) for `of` to be
+	 * back. 0 = back, or nothing was killed (@msg says what came back); -EAGAIN = not back,
+	 * @msg starts with "restore failed: " (exit 1); other -errno = could not check.
+	 */
+	int (*verify_restored)(struct fc_fault *f, uint64_t timeout_ns, char *msg, size_t len);
+	/*
+	 * Optional, while armed, at least every 100 ms (CLOCK_MONOTONIC): for faults that end
+	 * before the deadline (a pause shorter than the run). Without calls they end at detach.
+	 */
+	void (*tick)(struct fc_fault *f, uint64_t now_ns);
 };
+
+/*
+ * open/attach return -FC_FAULT_REFUSED, with `why` set and nothing done, when the cell is not
+ * what the fault was told (`of` mismatch, frozen by someone else): a refusal, exit 3.
+ */
+#define FC_FAULT_REFUSED ECANCELED
 
 struct fc_fault {
 	const struct fc_fault_ops *ops;
