@@ -217,6 +217,11 @@ pid_t tspawn(const char *cg_abs, const char *netns_path, char *const argv[], int
 	return spawn(cg_abs, netns_path, test__self(), "--worker", argv, out_fd, NULL, false);
 }
 
+pid_t tspawn_fc_merged(char *const argv[], int *out_fd)
+{
+	return spawn(NULL, NULL, test__faultcell(), NULL, argv, out_fd, NULL, true);
+}
+
 pid_t tspawn_fc(char *const argv[], int *out_fd, int *err_fd)
 {
 	return spawn(NULL, NULL, test__faultcell(), NULL, argv, out_fd, err_fd, false);

@@ -53,6 +53,8 @@ int tnet_enter(const char *path);
  * exec `fc-test --worker argv...`. Its stdout is a pipe returned in *out_fd (may be NULL).
  */
 pid_t tspawn(const char *cg_abs, const char *netns_path, char *const argv[], int *out_fd);
+/* Fork and exec faultcell itself with argv (argv[0] = command); stderr into the same pipe. */
+pid_t tspawn_fc_merged(char *const argv[], int *out_fd);
 /* Fork and exec faultcell itself with argv (argv[0] = command). */
 pid_t tspawn_fc(char *const argv[], int *out_fd, int *err_fd);
 /* Read a line from @fd with a timeout (ms); 0 or -ETIMEDOUT / -EPIPE. */

@@ -10,6 +10,7 @@
 #include "core/recover.h"
 #include "core/state.h"
 #include "core/util.h"
+#include "engine/journal.h"
 
 static void usage(FILE *f)
 {
@@ -37,6 +38,7 @@ static int do_recover(int argc, char **argv)
 	};
 	static char ids[64][FC_RUN_ID_LEN];
 	const char *run = NULL;
+	bool from_guard = false;
 	char log[8192];
 	int c, n, i, lock, holder = 0, rc = FC_EXIT_OK, err;
 
@@ -48,7 +50,8 @@ static int do_recover(int argc, char **argv)
 			run = optarg;
 			break;
 		case 'g':
-			break; /* the guard's call: same work, marked in the log */
+			from_guard = true; /* the guard's call: same work, marked in the journal */
+			break;
 		case 'h':
 			usage(stdout);
 			return FC_EXIT_OK;
@@ -81,8 +84,25 @@ static int do_recover(int argc, char **argv)
 	if (!n)
 		printf("recover: nothing recorded in %s: nothing to do\n", fc_run_dir());
 	for (i = 0; i < n; i++) {
+		struct fc_state st;
+		bool have = !fc_state_load(ids[i], &st);
+
 		log[0] = 0;
 		err = fc_recover_run(ids[i], log, sizeof(log));
+		/* the run's journal gets what was undone: the record survives the crash */
+		if (have && st.journal[0]) {
+			struct fc_journal j;
+
+			if (!fc_journal_append(&j, st.journal)) {
+				fc_jbegin(&j, "recover");
+				fc_jstr(&j, "run", ids[i]);
+				fc_jbool(&j, "from_guard", from_guard);
+				fc_jbool(&j, "verified", !err);
+				fc_jstr(&j, "undone", log);
+				fc_jend(&j);
+				fc_journal_close(&j);
+			}
+		}
 		if (err == -ENOENT && run) {
 			printf("recover: run %s has no state file: nothing to do\n", ids[i]);
 			continue;
