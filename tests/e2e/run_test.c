@@ -165,6 +165,21 @@ FC_TEST(run_held, TIER_E2E | FC_T_ROOT)
 	ASSERT_STRSTR(jbuf, "\"exit\":0,\"verdict\":\"hypothesis held\"", "journal: verdict");
 	ASSERT_STRSTR(jbuf, "\"did_it_hold\":\"\"", "empty learning fields for humans");
 	ASSERT_GE(count(jbuf, "\"phase\":\"inject\""), 10, "a window line per inject window");
+	{
+		char *rep[] = { "report", "--json", NULL, NULL }, cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "%s", strstr(out, "journal: ") + strlen("journal: "));
+		cmd[strcspn(cmd, " \n")] = 0;
+		rep[2] = cmd;
+		ASSERT_EQ(trun_fc(jbuf, sizeof(jbuf), rep), 0, "report renders");
+		ASSERT_STRSTR(jbuf, "\"complete\":true,\"exit\":0", "report: complete, exit 0");
+		ASSERT_STRSTR(jbuf, "\"rollback_verified\":true", "report: rollback verified");
+		rep[1] = cmd;
+		rep[2] = NULL;
+		ASSERT_EQ(trun_fc(jbuf, sizeof(jbuf), rep), 0, "markdown report");
+		ASSERT_STRSTR(jbuf, "## Verdict", "markdown: verdict section");
+		ASSERT_STRSTR(jbuf, "did it hold?", "markdown: learning prompts");
+	}
 	assert_clean(&t);
 out:
 	rt_down(&t);
@@ -349,6 +364,22 @@ FC_TEST(run_sigkill_guard_recovers, TIER_E2E | FC_T_ROOT)
 		journal(&t, jbuf, sizeof(jbuf));
 	}
 	ASSERT_STRSTR(jbuf, "\"type\":\"recover\"", "recover appended to the journal");
+	{
+		char *rep[] = { "report", NULL, NULL }, cmd[300];
+		FILE *ls;
+
+		snprintf(cmd, sizeof(cmd), "ls %s/*.jsonl", t.jdir);
+		ls = popen(cmd, "r");
+		if (ls && fgets(cmd, sizeof(cmd), ls)) {
+			cmd[strcspn(cmd, "\n")] = 0;
+			rep[1] = cmd;
+			ASSERT_EQ(trun_fc(jbuf, sizeof(jbuf), rep), 0, "a killed run's journal renders");
+			ASSERT_STRSTR(jbuf, "Incomplete journal", "says it is incomplete");
+			ASSERT_STRSTR(jbuf, "run by the guard", "and that the guard recovered");
+		}
+		if (ls)
+			pclose(ls);
+	}
 out:
 	rt_down(&t);
 }
