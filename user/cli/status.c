@@ -61,10 +61,28 @@ static int do_status(int argc, char **argv)
 			       inv.items[i].run, inv.items[i].desc);
 		printf("]}\n");
 	} else {
+		static char ids[64][FC_RUN_ID_LEN];
+		int n = fc_state_list(ids, 64);
+
 		if (holder > 0)
 			printf("running: pid %d holds the run lock\n", holder);
 		else
 			printf("running: nothing\n");
+		/* every recorded run: live ones, and what a crash left for `recover` */
+		for (i = 0; i < n; i++) {
+			struct fc_state st;
+			int64_t left;
+
+			if (fc_state_load(ids[i], &st))
+				continue;
+			left = (int64_t)(st.deadline_ns - fc_now_coarse_ns());
+			printf("run %s: pid %d (%s), cell %s, deadline %s%.1fs%s\n", ids[i], st.pid,
+			       fc_pid_alive(st.pid) ? "alive" : "gone: run 'faultcell recover'",
+			       st.cell, left < 0 ? "passed " : "in ", (left < 0 ? -left : left) / 1e9,
+			       left < 0 ? " ago" : "");
+			if (st.journal[0])
+				printf("  journal %s\n", st.journal);
+		}
 		printf("inventory: %d item(s)\n", inv.n);
 		for (i = 0; i < inv.n; i++)
 			printf("  %-9s %-6u run %-24s %s\n", fc_inv_kind_name(inv.items[i].kind),
