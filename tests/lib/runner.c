@@ -35,6 +35,7 @@ struct result {
 static struct result *res;
 static const struct fc_test *cur;
 static const char *filter;
+static bool private_dirs;
 static char self_path[PATH_MAX], fc_path[PATH_MAX];
 
 const char *test__faultcell(void)
@@ -305,6 +306,22 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/*
+	 * Private run, state and journal directories for this test process and everything it
+	 * starts (the env is inherited): tests never contend for, or leave a freeze file in, the
+	 * host's real /run/faultcell and /var/lib/faultcell.
+	 */
+	if (!getenv("FAULTCELL_RUN_DIR")) {
+		char d[64];
+
+		snprintf(d, sizeof(d), "/run/faultcell-test/%d", getpid());
+		setenv("FAULTCELL_RUN_DIR", d, 1);
+		snprintf(d, sizeof(d), "/tmp/faultcell-test-%d/state", getpid());
+		setenv("FAULTCELL_STATE_DIR", d, 1);
+		snprintf(d, sizeof(d), "/tmp/faultcell-test-%d/journal", getpid());
+		setenv("FAULTCELL_JOURNAL_DIR", d, 1);
+		private_dirs = true;
+	}
 	res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (res == MAP_FAILED) {
 		perror("mmap");
@@ -323,6 +340,18 @@ int main(int argc, char **argv)
 	}
 	if (list)
 		return 0;
+	if (private_dirs) {
+		/* a state file left here is a test that leaked: say so, it fails the run */
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "ls %s/*.state 2>/dev/null", getenv("FAULTCELL_RUN_DIR"));
+		if (tsh("%s | grep -q .", cmd) == 0) {
+			printf("FAIL leftover state files in %s\n", getenv("FAULTCELL_RUN_DIR"));
+			res->failed++;
+		}
+		tsh("rm -rf %s /tmp/faultcell-test-%d; rmdir /run/faultcell-test 2>/dev/null",
+		    getenv("FAULTCELL_RUN_DIR"), getpid());
+	}
 	printf("%d passed, %d failed, %d skipped\n", res->passed, res->failed, res->skipped);
 	return res->failed ? 1 : 0;
 }
