@@ -424,3 +424,64 @@ FC_TEST(run_no_tty_refuses, TIER_E2E | FC_T_ROOT)
 out:
 	rt_down(&t);
 }
+
+FC_TEST(run_on_abort_notify_and_freeze, TIER_E2E | FC_T_ROOT)
+{
+	char extra[512], note[PATH_MAX], buf[1024], *a[] = { "run", NULL, "--yes", "--journal",
+							      NULL, NULL };
+	struct rt t;
+	int fd, rc;
+	pid_t p;
+
+	if (!rt_up(&t, "rn"))
+		goto out;
+	snprintf(note, sizeof(note), "%s/paged", t.dir);
+	/* the seed's "page" and "freeze": a command run after the rollback, then a freeze file */
+	snprintf(extra, sizeof(extra),
+		 "on_abort: { notify: [sh, -c, 'echo \"$FAULTCELL_REASON\" > %s'], freeze: true }\n",
+		 note);
+	if (!write_exp(&t, PORT, "100%", "3s", extra))
+		goto out;
+	p = run_start(&t, &fd, NULL);
+	rc = run_wait(p, fd, out, sizeof(out));
+	ASSERT_EQ(rc, 1, "aborted: exit 1");
+	ASSERT_GT(fc_read_file(note, buf, sizeof(buf)), 0, "the notify command ran");
+	ASSERT_STRSTR(buf, "abort rule", "with the reason in its environment");
+	ASSERT_STRSTR(out, "experiments frozen", "froze further experiments");
+	/* the freeze holds the next run back until a human removes it */
+	a[1] = t.yaml;
+	a[4] = t.jdir;
+	ASSERT_EQ(trun_fc(out, sizeof(out), a), 3, "frozen: the next run is refused");
+	ASSERT_STRSTR(out, "frozen", "says why and what to do");
+	tsh("rm -f \"$FAULTCELL_STATE_DIR/freeze\"");
+	assert_clean(&t);
+out:
+	rt_down(&t);
+}
+
+FC_TEST(run_supervised_confirmation, TIER_E2E | FC_T_ROOT)
+{
+	char cmd[1024];
+	struct rt t;
+	int rc;
+
+	if (access("/usr/bin/script", X_OK)) {
+		test__skip("no script(1) to give the run a terminal (util-linux bsdutils)");
+		return;
+	}
+	if (!rt_up(&t, "ry") || !write_exp(&t, "9", "100%", "3s", NULL))
+		goto out;
+	/* a terminal, and the wrong cell name typed: it must not start (operator, exit 5) */
+	snprintf(cmd, sizeof(cmd),
+		 "echo not-the-cell | script -qec '%s run %s --journal %s' /dev/null > %s/tty.out",
+		 test__faultcell(), t.yaml, t.jdir, t.dir);
+	rc = tsh("%s", cmd);
+	ASSERT_EQ(rc, 5, "wrong name typed: not started");
+	snprintf(cmd, sizeof(cmd), "%s/tty.out", t.dir);
+	fc_read_file(cmd, out, sizeof(out));
+	ASSERT_STRSTR(out, "Type the cell's name", "asked for the cell's name");
+	ASSERT_STRSTR(out, "not started", "refused");
+	assert_clean(&t);
+out:
+	rt_down(&t);
+}

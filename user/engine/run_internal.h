@@ -38,7 +38,7 @@ struct run {
 	int nw, nbase, inject_from, recovery_from;
 	int unknown_streak[FC_EXP_MAX_RULES];
 	uint64_t t0, next_window_ns, last_hb_ns;
-	bool armed, recovered, restore_failed;
+	bool armed, recovered, restore_failed, aborted;
 	struct fc_rollback_report rb;
 	char reason[512];
 };

@@ -388,13 +388,13 @@ static void on_abort(struct run *r, int rc)
 
 int fc_run_finish(struct run *r, int rc)
 {
-	bool aborted = rc == FC_EXIT_DISPROVED && r->nw > r->inject_from && r->inject_from &&
-		       !r->recovered && strstr(r->reason, "abort rule");
+	/* the machine rolled back on its own: page the human (an operator abort has one) */
+	bool aborted = r->aborted || rc == FC_EXIT_INTERNAL;
 
 	if (r->armed)
 		rc = fc_run_rollback(r, rc) ?: rc;
 	if (r->j.f) {
-		if (aborted || rc == FC_EXIT_INTERNAL || rc == FC_EXIT_OPERATOR)
+		if (aborted)
 			on_abort(r, rc);
 		fc_jbegin(&r->j, "end");
 		fc_jint(&r->j, "exit", rc);

@@ -373,6 +373,7 @@ static int phase_inject(struct run *r)
 			if (rules[q] == FC_TRUE) {
 				snprintf(r->reason, sizeof(r->reason), "abort rule '%s' held: %s",
 					 r->e->rules[q].name, r->e->rules[q].text);
+				r->aborted = true;
 				return FC_EXIT_DISPROVED;
 			}
 			if (r->unknown_streak[q] >= r->e->rules[q].nwin) {
@@ -380,6 +381,7 @@ static int phase_inject(struct run *r)
 					 "abort rule '%s' unknown for %d windows (no data: fail "
 					 "closed)",
 					 r->e->rules[q].name, r->unknown_streak[q]);
+				r->aborted = true;
 				return FC_EXIT_DISPROVED;
 			}
 		}
