@@ -117,21 +117,7 @@ static void journal(struct rt *t, char *buf, size_t len)
 
 static void assert_clean(struct rt *t)
 {
-	struct fc_inventory after;
-	char left[2048] = "";
-	int n = -1;
-
-	for (int i = 0; i < 500; i++) {
-		if (fc_inventory_collect(&after, NULL))
-			break;
-		n = fc_inventory_new_items(&t->before, &after, left, sizeof(left));
-		fc_inventory_free(&after);
-		if (!n)
-			break;
-		usleep(10000);
-	}
-	if (!ASSERT_EQ(n, 0, "inventory as before"))
-		test__log("left: %s", left);
+	tinventory_as_before(&t->before, "inventory as before");
 }
 
 static int count(const char *hay, const char *needle)

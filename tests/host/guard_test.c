@@ -155,27 +155,6 @@ static bool state_gone(void *p)
 	return access(path, F_OK) != 0;
 }
 
-/* Everything in @after that @before lacks, asserted empty. */
-static void assert_inventory_as_before(struct fc_inventory *before, const char *what)
-{
-	struct fc_inventory after;
-	char left[2048];
-	int n = -1;
-
-	/* programs are freed after an RCU grace period: poll, never a fixed sleep */
-	for (int i = 0; i < 300; i++) {
-		if (fc_inventory_collect(&after, NULL))
-			break;
-		n = fc_inventory_new_items(before, &after, left, sizeof(left));
-		fc_inventory_free(&after);
-		if (!n)
-			break;
-		usleep(10000);
-	}
-	if (!ASSERT_EQ(n, 0, what))
-		test__log("left: %s", left);
-}
-
 FC_TEST(guard_sigkill_clsact, TIER_HOST | FC_T_ROOT | FC_T_VM)
 {
 	struct fc_inventory before = {};
@@ -207,7 +186,7 @@ FC_TEST(guard_sigkill_clsact, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	ASSERT_GE(ms, 0, "guard removed filter and clsact with no command run");
 	test__record("guard_sigkill_to_clsact_gone_ms", (fc_now_ns() - t0) / 1e6, "ms");
 	ASSERT_GE(tpoll(state_gone, h.run, 10000), 0, "state file removed by recover");
-	assert_inventory_as_before(&before, "inventory as before");
+	tinventory_as_before(&before, "inventory as before");
 out:
 	holder_end(&h);
 	fc_inventory_free(&before);
@@ -246,7 +225,7 @@ FC_TEST(guard_deadline_wedged, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	close(h.out);
 	h.pid = 0;
 	ASSERT_GE(tpoll(state_gone, h.run, 10000), 0, "recover after death removed the state");
-	assert_inventory_as_before(&before, "inventory as before");
+	tinventory_as_before(&before, "inventory as before");
 out:
 	holder_end(&h);
 	fc_inventory_free(&before);
@@ -288,7 +267,7 @@ FC_TEST(guard_sigkill_thaws, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	ASSERT_GE(ms, 0, "guard thawed the cell with no command run");
 	test__record("guard_sigkill_to_thaw_ms", (fc_now_ns() - t0) / 1e6, "ms");
 	ASSERT_GE(tpoll(state_gone, h.run, 10000), 0, "state removed");
-	assert_inventory_as_before(&before, "inventory as before");
+	tinventory_as_before(&before, "inventory as before");
 out:
 	holder_end(&h);
 	if (w > 0) {
@@ -345,7 +324,7 @@ FC_TEST(tcx_link_dies_with_loader, TIER_HOST | FC_T_ROOT | FC_T_VM)
 
 	fc_state_path(h.run, path, sizeof(path));
 	unlink(path);
-	assert_inventory_as_before(&before, "TCX link and program gone with the process");
+	tinventory_as_before(&before, "TCX link and program gone with the process");
 out:
 	holder_end(&h);
 	fc_inventory_free(&before);

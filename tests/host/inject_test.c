@@ -23,26 +23,6 @@ static void inventory_snapshot(struct fc_inventory *inv)
 	ASSERT_OK(fc_inventory_collect(inv, NULL), "inventory");
 }
 
-static void assert_inventory_as_before(struct fc_inventory *before, const char *what)
-{
-	struct fc_inventory after;
-	char left[2048] = "";
-	int n = -1;
-
-	/* programs go after an RCU grace period: poll, never a fixed sleep */
-	for (int i = 0; i < 500; i++) {
-		if (fc_inventory_collect(&after, NULL))
-			break;
-		n = fc_inventory_new_items(before, &after, left, sizeof(left));
-		fc_inventory_free(&after);
-		if (!n)
-			break;
-		usleep(10000);
-	}
-	if (!ASSERT_EQ(n, 0, what))
-		test__log("left: %s", left);
-}
-
 struct rig {
 	struct tcell cell;
 	struct tnet net;
@@ -124,7 +104,7 @@ static void sigkill_case(const char *tc)
 		snprintf(name, sizeof(name), "p4_sigkill_to_traffic_normal_%s_ms", tc);
 		test__record(name, (echo_ns - (long long)t_kill) / 1e6, "ms");
 	}
-	assert_inventory_as_before(&before, "inventory as before (guard cleaned what was not fd-bound)");
+	tinventory_as_before(&before, "inventory as before (guard cleaned what was not fd-bound)");
 	{
 		char path[PATH_MAX];
 
@@ -172,7 +152,7 @@ FC_TEST(inject_end_states, TIER_HOST | FC_T_ROOT | FC_T_VM)
 			ASSERT_EQ(t.status, 0, "ran to its deadline: exit 0");
 			ASSERT_STRSTR(t.text, "rollback: verified", "rollback verified");
 		}
-		assert_inventory_as_before(&before, "nothing left");
+		tinventory_as_before(&before, "nothing left");
 	}
 	if (test__start_subtest("abort_from_another_shell")) {
 		char *a[] = { "network-loss", "--cell", r.cell.parent, "--netns", r.net.path,
@@ -197,7 +177,7 @@ FC_TEST(inject_end_states, TIER_HOST | FC_T_ROOT | FC_T_VM)
 				test__record("p4_abort_to_inert_us", t.first_inert_us, "us");
 			test__record("p4_abort_to_links_gone_ms", t.links_gone_ms, "ms");
 		}
-		assert_inventory_as_before(&before, "nothing left");
+		tinventory_as_before(&before, "nothing left");
 	}
 	if (test__start_subtest("abort_nothing_running")) {
 		char *ab[] = { "abort", NULL }, out[1024];
@@ -225,7 +205,7 @@ FC_TEST(inject_end_states, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		ASSERT_EQ(trun_fc(out, sizeof(out), root), 3, "cgroup root refused");
 		ASSERT_STRSTR(out, "cgroup root", "says why");
 		ASSERT_EQ(trun_fc(out, sizeof(out), self), 3, "PID 1's cell refused");
-		assert_inventory_as_before(&before, "nothing attached");
+		tinventory_as_before(&before, "nothing attached");
 	}
 	if (test__start_subtest("bad_input_touches_nothing")) {
 		static const char *const bad[][12] = {
@@ -265,7 +245,7 @@ FC_TEST(inject_end_states, TIER_HOST | FC_T_ROOT | FC_T_VM)
 
 		ASSERT_EQ(trun_fc(out, sizeof(out), missing), 3, "missing cell: exit 3");
 		ASSERT_STRSTR(out, "not found", "says the cell is not there");
-		assert_inventory_as_before(&before, "inventory unchanged");
+		tinventory_as_before(&before, "inventory unchanged");
 	}
 out:
 	fc_inventory_free(&before);

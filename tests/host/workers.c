@@ -10,28 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/net.h"
 #include "lib/test.h"
-
-static int fill_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *a4 = (void *)ss;
-	struct sockaddr_in6 *a6 = (void *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		*len = sizeof(*a4);
-		return AF_INET;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		*len = sizeof(*a6);
-		return AF_INET6;
-	}
-	return -1;
-}
 
 /* udp_send HOST PORT COUNT: unconnected sends; prints "ok=N eperm=N other=N". */
 static int udp_send(int argc, char **argv)
@@ -42,7 +22,7 @@ static int udp_send(int argc, char **argv)
 
 	if (argc < 4)
 		return 2;
-	fam = fill_addr(argv[1], atoi(argv[2]), &ss, &len);
+	fam = tnet_addr(argv[1], atoi(argv[2]), &ss, &len);
 	n = atoi(argv[3]);
 	fd = socket(fam, SOCK_DGRAM, 0);
 	if (fd < 0)
@@ -81,7 +61,7 @@ static int tcp_connect(int argc, char **argv)
 
 	if (argc < 3)
 		return 2;
-	fam = fill_addr(argv[1], atoi(argv[2]), &ss, &len);
+	fam = tnet_addr(argv[1], atoi(argv[2]), &ss, &len);
 	fd = socket(fam, SOCK_STREAM, 0);
 	if (fd < 0)
 		return 1;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/cgroup.h"
+#include "core/inventory.h"
 #include "core/util.h"
 #include "lib/host.h"
 #include "lib/test.h"
@@ -336,4 +337,26 @@ void tsweep(pid_t pid)
 		}
 		closedir(d);
 	}
+}
+
+bool tinventory_as_before(const struct fc_inventory *before, const char *what)
+{
+	struct fc_inventory after;
+	char left[2048] = "";
+	int n = -1;
+
+	for (int i = 0; i < 500; i++) {
+		if (fc_inventory_collect(&after, NULL))
+			break;
+		n = fc_inventory_new_items(before, &after, left, sizeof(left));
+		fc_inventory_free(&after);
+		if (!n)
+			break;
+		usleep(10000);
+	}
+	if (!ASSERT_EQ(n, 0, what)) {
+		test__log("left: %s", left);
+		return false;
+	}
+	return true;
 }

@@ -71,6 +71,13 @@ int trun_fc(char *out, size_t outlen, char *const argv[]);
 /* Poll @pred every 10 ms up to @cap_ms; returns elapsed ms or -ETIMEDOUT. */
 int tpoll(bool (*pred)(void *), void *arg, int cap_ms);
 
+struct fc_inventory;
+/*
+ * Assert the inventory is back to @before: programs go after an RCU grace period, so it polls
+ * up to 5 s (never a fixed sleep) and logs what is left when it is not.
+ */
+bool tinventory_as_before(const struct fc_inventory *before, const char *what);
+
 /* Remove everything named for @pid (cgroups, netns): the runner's sweep after each test. */
 void tsweep(pid_t pid);
 

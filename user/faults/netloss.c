@@ -341,24 +341,8 @@ static int netloss_attach(struct fc_fault *f, struct fc_state *st)
 static int netloss_counters(struct fc_fault *f, struct fc_fault_counters *out)
 {
 	struct netloss_priv *p = f->priv;
-	uint64_t s[FC_STAT_MAX];
-	int err;
 
-	if (!p || !p->skel)
-		return -ENOENT;
-	err = fc_obj_stats(p->skel->obj, s);
-	if (err)
-		return err;
-	memset(out, 0, sizeof(*out));
-	out->seen = s[NS_SEEN];
-	out->matched = s[NS_MATCHED];
-	out->injected = s[NS_INJECTED];
-	out->armed = s[FC_STAT_ARMED];
-	for (int i = 0; i < FC_INERT_MAX; i++)
-		out->inert[i] = s[i];
-	out->first_hit_ns = s[FC_STAT_FIRST_HIT_NS];
-	out->first_inert_ns = s[FC_STAT_FIRST_INERT_NS];
-	return 0;
+	return p && p->skel ? fc_net_counters(p->skel->obj, out) : -ENOENT;
 }
 
 static void netloss_detach(struct fc_fault *f)

@@ -193,3 +193,23 @@ void fc_netmatch_describe(const struct fc_netmatch *nm, char *buf, size_t len)
 			      nm->cidr[i].prefix);
 	}
 }
+
+int fc_net_counters(struct bpf_object *obj, struct fc_fault_counters *out)
+{
+	uint64_t s[FC_STAT_MAX];
+	int err = fc_obj_stats(obj, s);
+
+	if (err)
+		return err;
+	memset(out, 0, sizeof(*out));
+	out->seen = s[NS_SEEN];
+	out->matched = s[NS_MATCHED];
+	out->injected = s[NS_INJECTED];
+	out->armed = s[FC_STAT_ARMED];
+	for (int i = 0; i < FC_INERT_MAX; i++)
+		out->inert[i] = s[i];
+	out->first_hit_ns = s[FC_STAT_FIRST_HIT_NS];
+	out->first_inert_ns = s[FC_STAT_FIRST_INERT_NS];
+	out->rb_fail = s[FC_STAT_RB_FAIL];
+	return 0;
+}
