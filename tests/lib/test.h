@@ -7,6 +7,7 @@
 #ifndef FC_TEST_H
 #define FC_TEST_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
