@@ -31,6 +31,10 @@ static const struct {
 	{ "signal", "signal" },		  { "of", "of" },
 	{ "select", "select" },		  { "restore", "restore" },
 	{ "recovery", "recovery" },	  { "pause", "pause" },
+	{ "delay", "delay" },		  { "jitter", "jitter" },
+	{ "distribution", "distribution" }, { "path", "path" },
+	{ "operations", "operations" },	  { "mechanism", "mechanism" },
+	{ "function", "function" },
 };
 
 static void usage(FILE *f)
@@ -57,8 +61,12 @@ static void usage(FILE *f)
 		"  --direction D        in, out, both (network faults)\n"
 		"  --proto P --ports L --local-ports L --cidrs L --errno E --model M --devices L\n"
 		"  --count N|all --of M --select S --signal SIG --restore CMD --recovery D\n"
-		"                       process-kill and pod-kill (see docs/faults.md)\n"
+		"                       process-kill and pod-kill ('inject TYPE --help': keys)\n"
 		"  --pause D            cell-pause: thaw after D (default: at the end)\n"
+		"  --delay D --jitter J --distribution uniform|normal\n"
+		"                       network-latency (EDT + sch_fq on --devices)\n"
+		"  --path PREFIX --operations open,read,write --mechanism M\n"
+		"                       file-error (--force: every path of the cell)\n"
 		"  --set KEY=VALUE      any fault key (see docs/faults.md), e.g. gilbert.p=0.01\n"
 		"  --interval D         counter line period (default 1s)\n"
 		"  --force              allow a cell holding PID 1 or faultcell's own ancestors\n"
@@ -76,7 +84,11 @@ static void usage(FILE *f)
 		"      --probability 10%% --ports 443 --duration 5m\n"
 		"  faultcell inject pod-kill --cell payments.slice --count 1 --of 3 \\\n"
 		"      --restore 'systemctl start payments.target' --recovery 1m --duration 2m\n"
-		"  faultcell inject cell-pause --cell cell3 --pause 5s --duration 30s\n");
+		"  faultcell inject cell-pause --cell cell3 --pause 5s --duration 30s\n"
+		"  faultcell inject network-latency --cell cell3 --delay 100ms --jitter 10ms \\\n"
+		"      --devices eth0 --duration 1m\n"
+		"  faultcell inject file-error --cell cell3 --path /var/lib/db --errno EIO \\\n"
+		"      --operations read,write --probability 1%% --duration 5m\n");
 }
 
 struct inject_opts {
@@ -117,24 +129,6 @@ static void print_counters(const struct fc_session *s, double t, bool json, bool
 	fflush(stdout);
 }
 
-/*
- * Faults that kill hold nothing in the kernel: take them out of the session before it closes
- * and verifies, so the wait for the cell to come back starts after a verified rollback (the
- * guard has nothing left to undo by then, however long the recovery timeout).
- */
-static int take_restorable(struct fc_session *s, struct fc_fault **out)
-{
-	int n = 0;
-
-	for (int i = 0; i < s->nfaults; i++) {
-		if (!s->faults[i] || !s->faults[i]->priv || !s->faults[i]->ops->verify_restored)
-			continue;
-		out[n++] = s->faults[i];
-		s->faults[i] = NULL;
-	}
-	return n;
-}
-
 /* The restore command, then `of` back within the recovery timeout; frees the faults. */
 static bool restore_verified(struct fc_fault **faults, int n)
 {
@@ -159,7 +153,9 @@ static bool restore_verified(struct fc_fault **faults, int n)
 static int parse_args(int argc, char **argv, struct inject_opts *o, struct fc_diags *d)
 {
 	static struct option opts[64];
+	const struct fc_fault_ops *ops;
 	int c, n = 0, idx, err = 0;
+	bool help = false;
 	char pidcell[32];
 
 	static const struct option base[] = {
@@ -231,12 +227,20 @@ static int parse_args(int argc, char **argv, struct inject_opts *o, struct fc_di
 			o->json = true;
 			break;
 		case 'h':
-			usage(stdout);
-			return 1;
+			help = true;
+			break;
 		default:
 			usage(stderr);
 			return -EINVAL;
 		}
+	}
+	if (help) {
+		usage(stdout);
+		/* `inject TYPE --help`: that fault's own keys too */
+		if (optind < argc && (ops = fc_fault_find(argv[optind])))
+			printf("\n%s: %s\nKeys (--KEY where a flag exists, else --set KEY=VALUE):\n%s",
+			       ops->type, ops->summary, ops->keys_help ?: "");
+		return 1;
 	}
 	if (optind >= argc) {
 		fc_diag(d, 0, 0, "inject: which fault? (see 'faultcell inject --help')");
@@ -265,6 +269,7 @@ static int do_inject(int argc, char **argv)
 	struct fc_session s = { .lock = -1, .st.fd = -1, .core.control_fd = -1,
 				.core.events_fd = -1, .netns_saved = -1 };
 	struct fc_fault *f = NULL;
+	const struct fc_fault_ops *ops;
 	struct fc_cell cell;
 	char why[512], desc[768], dur[32];
 	uint64_t start, next_print, now;
@@ -276,6 +281,11 @@ static int do_inject(int argc, char **argv)
 	err = parse_args(argc, argv, &o, &d);
 	if (err > 0)
 		return FC_EXIT_OK;
+	/* faults with a scope of their own (file-error's path) take --force as a key too */
+	if (o.force && (ops = fc_fault_find(o.spec.type)))
+		for (int i = 0; ops->keys && ops->keys[i]; i++)
+			if (!strcmp(ops->keys[i], "force"))
+				fc_spec_set(&o.spec, "force", "true", 0, 0);
 	/* validate the fault before touching anything: bad input → exit 2, nothing attached */
 	if (!err || o.spec.type[0]) {
 		if (fc_fault_new(&o.spec, NULL, &d, &f) && !d.n)
@@ -354,7 +364,7 @@ out_rollback:
 			printf("inject: first injection %.3f ms after arming\n",
 			       (c.first_hit_ns - s.armed_at_ns) / 1e6);
 	}
-	nkept = take_restorable(&s, kept);
+	nkept = fc_session_take_restorable(&s, kept, FC_SESSION_MAX_FAULTS);
 	err = fc_session_finish(&s, &rb);
 	if (rb.log[0])
 		fputs(rb.log, stdout);

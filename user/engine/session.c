@@ -172,6 +172,21 @@ int fc_session_rollback(struct fc_session *s, struct fc_rollback_report *r)
 	return 0;
 }
 
+int fc_session_take_restorable(struct fc_session *s, struct fc_fault **out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->nfaults && n < max; i++) {
+		struct fc_fault *f = s->faults[i];
+
+		if (!f || !f->priv || !f->ops->verify_restored)
+			continue;
+		out[n++] = f;
+		s->faults[i] = NULL;
+	}
+	return n;
+}
+
 /* Counters must be read before this: it closes the objects. */
 static int session_verify(struct fc_session *s, struct fc_rollback_report *r)
 {

@@ -61,6 +61,13 @@ int fc_session_heartbeat(struct fc_session *s);
  * final counters after this, then call fc_session_finish.
  */
 int fc_session_rollback(struct fc_session *s, struct fc_rollback_report *r);
+/*
+ * Before finish: take out the faults that killed (verify_restored), which hold nothing in the
+ * kernel, so the wait for the cell to come back runs after the verified rollback and the state
+ * file is gone (the guard then has nothing to undo, however long the recovery). The caller
+ * calls verify_restored on each, then fc_fault_free. Returns how many (at most @max).
+ */
+int fc_session_take_restorable(struct fc_session *s, struct fc_fault **out, int max);
 /* Close the objects and verify with the inventory. 0 verified, FC_EXIT_ROLLBACK otherwise. */
 int fc_session_finish(struct fc_session *s, struct fc_rollback_report *r);
 /* Free everything (after rollback, or on a failed begin). */
