@@ -333,3 +333,37 @@ out:
 	free(buf);
 	fc_experiment_free(e);
 }
+
+/* Lists joined into a fixed buffer stop at the first overflow (found by fuzz_exp). */
+FC_TEST(exp_long_lists, TIER_UNIT)
+{
+	char *yaml = malloc(16384), *bind = malloc(8192);
+	struct fc_experiment *e = NULL;
+	size_t n = 0, b = 0;
+
+	if (!ASSERT_TRUE(yaml && bind, "alloc"))
+		goto out;
+	n += sprintf(yaml + n, "title: t\ncell: { cgroup: a/b }\n"
+			       "steady_state: { metric: s, expected: \"< 1s\" }\n"
+			       "abort_when: \"s > 2s\"\n"
+			       "metrics:\n  s: { source: bpf, kind: syscall_latency, syscalls: [");
+	for (int i = 0; i < 300; i++)
+		n += sprintf(yaml + n, "%sread", i ? ", " : "");
+	n += sprintf(yaml + n, "] }\nfault: { type: network-loss, probability: 1%%, match: { "
+			       "ports: [");
+	for (int i = 0; i < 300; i++)
+		n += sprintf(yaml + n, "%s%d", i ? ", " : "", 1000 + i);
+	sprintf(yaml + n, "] } }\n");
+	b += sprintf(bind, "cells:\n  x: { cgroup: a, restore: [");
+	for (int i = 0; i < 300; i++)
+		b += sprintf(bind + b, "%sword", i ? ", " : "");
+	sprintf(bind + b, "] }\n");
+	ASSERT_EQ(exp_load_str(yaml, bind, 0, &e), -EINVAL, "invalid");
+	ASSERT_TRUE(exp_has_diag(e, 0, 0, "match.ports: list too long"), "fault list");
+	ASSERT_TRUE(exp_has_diag(e, 0, 0, "syscalls: too long"), "metric list");
+	ASSERT_TRUE(exp_has_diag(e, 0, 0, "restore: empty or too long"), "binding list");
+out:
+	fc_experiment_free(e);
+	free(yaml);
+	free(bind);
+}

@@ -118,7 +118,7 @@ int exp_cellref(const struct fc_ynode *n, const char *what, struct fc_diags *d,
 		if (v->kind == FC_Y_SEQ) {
 			size_t pos = 0;
 
-			for (int i = 0; i < v->n; i++) {
+			for (int i = 0; i < v->n && pos < sizeof(out->restore); i++) {
 				if (exp_scalar(v->v[i], w, d))
 					return -EINVAL;
 				pos += snprintf(

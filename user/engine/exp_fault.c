@@ -68,7 +68,8 @@ static int flatten(struct fc_experiment *e, struct fc_exp_fault *f, const char *
 		}
 		return err;
 	}
-	for (i = 0; i < v->n; i++) {
+	/* stop at the first overflow: val + pos past the end is undefined even for 0 bytes */
+	for (i = 0; i < v->n && pos < sizeof(val); i++) {
 		if (v->v[i]->kind != FC_Y_SCALAR || fc_y_null(v->v[i])) {
 			DIAG_AT(
 			    &e->diags, v->v[i],

@@ -66,7 +66,7 @@ static int add_param(struct fc_metric *m, const char *key, const struct fc_ynode
 	kv->line = n->line;
 	kv->col = n->col;
 	if (n->kind == FC_Y_SEQ) {
-		for (int i = 0; i < n->n; i++) {
+		for (int i = 0; i < n->n && pos < sizeof(kv->val); i++) {
 			if (exp_scalar(n->v[i], what, d))
 				return -EINVAL;
 			pos += snprintf(kv->val + pos,

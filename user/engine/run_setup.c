@@ -301,7 +301,8 @@ void fc_run_journal_faults(struct run *r, const char *key)
 int fc_run_rollback(struct run *r, int why)
 {
 	struct fc_rollback_report *rb = &r->rb;
-	int rc;
+	struct fc_fault *kept[FC_SESSION_MAX_FAULTS];
+	int rc, nkept;
 
 	printf("rollback: %s\n", why ? r->reason : "duration reached");
 	fc_session_rollback(&r->s, rb);
@@ -312,6 +313,8 @@ int fc_run_rollback(struct run *r, int why)
 	if (rb->first_inert_ns >= rb->disabled_at_ns && rb->first_inert_ns)
 		fc_jnum(&r->j, "abort_to_inert_us", (rb->first_inert_ns - rb->disabled_at_ns) / 1e3);
 	fc_jnum(&r->j, "abort_to_links_gone_ms", (rb->links_gone_ns - rb->disabled_at_ns) / 1e6);
+	/* faults that killed hold nothing in the kernel: their restore is checked after this */
+	nkept = fc_session_take_restorable(&r->s, kept, FC_SESSION_MAX_FAULTS);
 	rc = fc_session_finish(&r->s, rb);
 	fc_jbool(&r->j, "verified", !rc);
 	fc_jstr(&r->j, "undone", rb->log);
@@ -319,6 +322,25 @@ int fc_run_rollback(struct run *r, int why)
 		fc_jstr(&r->j, "remaining", rb->left);
 	fc_jend(&r->j);
 	r->armed = false;
+	/* the killed processes or pods must come back (restore command, recovery timeout) */
+	for (int i = 0; i < nkept; i++) {
+		char msg[1024];
+		int err = kept[i]->ops->verify_restored(kept[i], 0, msg, sizeof(msg));
+
+		if (err && !msg[0])
+			snprintf(msg, sizeof(msg), "restore failed: %s", strerror(-err));
+		fc_jbegin(&r->j, "restore");
+		fc_jstr(&r->j, "fault", kept[i]->ops->type);
+		fc_jbool(&r->j, "restored", !err);
+		fc_jstr(&r->j, "detail", msg);
+		fc_jend(&r->j);
+		printf("%s: %s\n", kept[i]->ops->type, msg[0] ? msg : "restored");
+		if (err) {
+			r->restore_failed = true;
+			snprintf(r->reason, sizeof(r->reason), "%s", msg);
+		}
+		fc_fault_free(kept[i]);
+	}
 	if (rc) {
 		pr_warn("rollback incomplete: %s (a human is needed: 'faultcell status', then "
 			"'faultcell recover')",

@@ -174,6 +174,11 @@ static bool run_window(struct run *r)
 	while (!fc_exiting && fc_now_ns() < end) {
 		bool all = true;
 
+		/* faults with a clock of their own (a pause shorter than the duration) */
+		for (int i = 0; r->armed && i < r->s.nfaults; i++)
+			if (r->s.faults[i] && r->s.faults[i]->ops->tick)
+				r->s.faults[i]->ops->tick(r->s.faults[i], fc_now_ns());
+
 		for (int m = 0; m < r->e->nmetrics; m++)
 			if (r->e->metrics[m].source != FC_MSRC_BPF)
 				all &= fc_probe_poll(&r->probes[m]);
