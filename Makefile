@@ -37,7 +37,7 @@ HDRS := $(shell find include user tests bpf -name '*.h')
 .DELETE_ON_ERROR:
 # keep objects and skeletons: tests and `plan` load the .bpf.o files too
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all deps test test-unit test-host test-e2e vmtest demo clean format check-format \
+.PHONY: all deps test test-unit test-host test-e2e vmtest demo bench clean format check-format \
 	fuzz fuzz-build
 
 all: $(OUT)/faultcell $(OUT)/fc-test
@@ -114,10 +114,20 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	$(Q)OUT=$(OUT) tests/fuzz/run.sh
 
+# The benchmarks of design.md §8 that run on this host (ratios against a baseline in the same
+# run, with confidence intervals); not part of `make test`.
+bench: all
+	$(Q)for b in bench/p*.sh; do echo "== $$b"; OUT=$(OUT) $$b || exit 1; done
+
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
 
-check-format:
+check-# The benchmarks of design.md §8 that run on this host (ratios against a baseline in the same
+# run, with confidence intervals); not part of `make test`.
+bench: all
+	$(Q)for b in bench/p*.sh; do echo "== $$b"; OUT=$(OUT) $$b || exit 1; done
+
+format:
 	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
 
 clean:

@@ -12,11 +12,13 @@ bench_need
 ROUNDS=${1:-8}
 SECS=${2:-2}
 NS=fc-bench-$$-p1
+# a private run dir: a bench must not contend with (or block) a real run's lock
+export FAULTCELL_RUN_DIR=/run/faultcell-bench-$$
 bench_cell p1
 OUTSIDE=$CG2/fc-bench-$$-out
 mkdir -p "$OUTSIDE"
 ip netns add "$NS" && ip -n "$NS" link set lo up
-trap 'kill $INJ 2>/dev/null; wait 2>/dev/null; ip netns del $NS 2>/dev/null; bench_cleanup' EXIT
+trap 'kill $INJ 2>/dev/null; wait 2>/dev/null; ip netns del $NS 2>/dev/null; rm -rf "$FAULTCELL_RUN_DIR"; bench_cleanup' EXIT
 NSP=/run/netns/$NS
 (in_cg "$OUTSIDE" nsenter --net="$NSP" "$FCT" --worker rr_server 7700 >/dev/null &)
 (in_cg "$OUTSIDE" nsenter --net="$NSP" "$FCT" --worker rr_server 7701 >/dev/null &)
