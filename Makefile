@@ -88,7 +88,7 @@ vmtest: deps
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	@echo "make demo: the bundled demo game day is not built yet (it lands with the demo issue)"
+	$(Q)$(OUT)/faultcell demo $(DEMO_ARGS)
 
 # make fuzz: libFuzzer + ASan/UBSan over the experiment loader and the condition parser
 # (tests/fuzz/), FUZZ_TIME seconds in all (default 60). The unit tier runs it through
@@ -122,12 +122,7 @@ bench: all
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
 
-check-# The benchmarks of design.md §8 that run on this host (ratios against a baseline in the same
-# run, with confidence intervals); not part of `make test`.
-bench: all
-	$(Q)for b in bench/p*.sh; do echo "== $$b"; OUT=$(OUT) $$b || exit 1; done
-
-format:
+check-format:
 	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
 
 clean:
