@@ -7,7 +7,7 @@
  */
 #include "net.bpf.h"
 
-#define AF_INET 2
+#define AF_INET	 2
 #define AF_INET6 10
 
 struct {

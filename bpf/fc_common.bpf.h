@@ -101,7 +101,7 @@ static __always_inline bool fc_armed_at(__u64 now)
  * tracing types (raw_tp, tp_btf, LSM, fentry, kprobe) are refused bpf_ktime_get_coarse_ns.
  */
 #define fc_armed_coarse() fc_armed_at(bpf_ktime_get_coarse_ns())
-#define fc_armed_fine() fc_armed_at(bpf_ktime_get_ns())
+#define fc_armed_fine()	  fc_armed_at(bpf_ktime_get_ns())
 
 /*
  * Index of the first cell whose subtree holds @cg_at(level), or -1. Fault programs act on
@@ -113,7 +113,7 @@ static __always_inline bool fc_armed_at(__u64 now)
 		for (int __i = 0; __i < FC_MAX_CELLS; __i++) {                                     \
 			if (__i >= fc_ncells)                                                      \
 				break;                                                             \
-			if ((cg_at(fc_cell_level[__i])) == fc_cell_id[__i]) {                       \
+			if ((cg_at(fc_cell_level[__i])) == fc_cell_id[__i]) {                      \
 				__idx = __i;                                                       \
 				break;                                                             \
 			}                                                                          \

@@ -11,8 +11,8 @@
 #include <bpf/bpf_endian.h>
 #include "fc_net.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
+#define ETH_P_IP       0x0800
+#define ETH_P_IPV6     0x86DD
 #define IPPROTO_ICMPV6 58
 
 struct {

@@ -7,9 +7,8 @@
 #include <bpf/bpf_tracing.h>
 #include "fc_selftest.h"
 
-#define TC_ACT_OK 0
+#define TC_ACT_OK   0
 #define TC_ACT_SHOT 2
-
 
 /* cgroup_skb egress on the test cell: armed → drop (the sender's UDP send gets EPERM). */
 SEC("cgroup_skb/egress")

@@ -13,7 +13,7 @@
 #endif
 
 #define FC_RUN_ID_LEN 40
-#define FC_MAX_CELLS 8
+#define FC_MAX_CELLS  8
 
 /*
  * All times are CLOCK_MONOTONIC nanoseconds. User space writes them from CLOCK_MONOTONIC_COARSE,
@@ -47,7 +47,7 @@ enum fc_stat_slot {
 	FC_STAT_INERT_DEADLINE = FC_INERT_DEADLINE,
 	FC_STAT_INERT_HEARTBEAT = FC_INERT_HEARTBEAT,
 	FC_STAT_INERT_NOMAP = FC_INERT_NOMAP,
-	FC_STAT_ARMED = 4,	/* control check passed */
+	FC_STAT_ARMED = 4,	    /* control check passed */
 	FC_STAT_FIRST_ARMED_NS = 5, /* not a counter: time of the first armed call (P7) */
 	FC_STAT_FIRST_INERT_NS = 6, /* first inert-disabled call after arming (P4) */
 	FC_STAT_RB_FAIL = 7,	    /* failed bpf_ringbuf_reserve: the kernel keeps no count */

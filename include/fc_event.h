@@ -10,11 +10,11 @@
 #define FC_COMM_LEN 16
 
 enum fc_event_type {
-	FC_EV_FAULT_HIT = 1,  /* a fault acted (sampled) */
-	FC_EV_ERROR = 2,      /* a traced call failed: value = errno */
-	FC_EV_EXEMPLAR = 3,   /* slowest call of a window: value = latency ns */
-	FC_EV_STATE = 4,      /* a state change, e.g. TCP connect outcome */
-	FC_EV_TEST = 100,     /* test-only programs */
+	FC_EV_FAULT_HIT = 1, /* a fault acted (sampled) */
+	FC_EV_ERROR = 2,     /* a traced call failed: value = errno */
+	FC_EV_EXEMPLAR = 3,  /* slowest call of a window: value = latency ns */
+	FC_EV_STATE = 4,     /* a state change, e.g. TCP connect outcome */
+	FC_EV_TEST = 100,    /* test-only programs */
 };
 
 struct fc_event_hdr {

@@ -11,16 +11,16 @@
 #include <linux/types.h>
 #endif
 
-#define FC_PROTO_ANY 0
-#define FC_PROTO_TCP 6
-#define FC_PROTO_UDP 17
+#define FC_PROTO_ANY  0
+#define FC_PROTO_TCP  6
+#define FC_PROTO_UDP  17
 #define FC_PROTO_ICMP 1 /* ICMP for v4, ICMPv6 (58) for v6 */
 
 #define FC_MAX_ERRNOS 8
 
 /* Bits of fc_net_match.flags */
-#define FC_M_CIDR4 0x1 /* remote address must be in the cidr4 trie */
-#define FC_M_CIDR6 0x2 /* remote address must be in the cidr6 trie */
+#define FC_M_CIDR4    0x1 /* remote address must be in the cidr4 trie */
+#define FC_M_CIDR6    0x2 /* remote address must be in the cidr6 trie */
 #define FC_M_CIDR_ANY (FC_M_CIDR4 | FC_M_CIDR6)
 
 #define FC_MAX_PORT_RANGES 8
@@ -31,7 +31,7 @@ struct fc_port_range {
 
 struct fc_net_match {
 	__u32 flags;
-	__u8 proto; /* FC_PROTO_* */
+	__u8 proto;	     /* FC_PROTO_* */
 	__u8 nlport, nrport; /* 0 = any port. "local" is the cell's side, "remote" the peer's */
 	__u8 pad;
 	struct fc_port_range lport[FC_MAX_PORT_RANGES];
@@ -48,9 +48,9 @@ struct fc_netloss_cfg {
 	struct fc_net_match m;
 	__u32 model;
 	__u32 tcx; /* egress runs under TCX: drop by redirecting to nowhere (see netloss.bpf.c) */
-	__u64 p_loss;	/* Bernoulli: loss probability */
-	__u64 ge_p;	/* Gilbert-Elliott: P(good → bad) per packet */
-	__u64 ge_r;	/* P(bad → good) per packet */
+	__u64 p_loss;	    /* Bernoulli: loss probability */
+	__u64 ge_p;	    /* Gilbert-Elliott: P(good → bad) per packet */
+	__u64 ge_r;	    /* P(bad → good) per packet */
 	__u64 ge_loss_good; /* 1 − k: loss probability in the good state */
 	__u64 ge_loss_bad;  /* 1 − h: loss probability in the bad state */
 	__u64 count_limit;  /* 0 = none: at most this many drops in total (exact, atomic) */

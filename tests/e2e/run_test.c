@@ -137,7 +137,8 @@ FC_TEST(run_held, TIER_E2E | FC_T_ROOT)
 	int fd, rc;
 	pid_t p;
 
-	if (!rt_up(&t, "rh") || !write_exp(&t, "9", "100%", "3s", "learning: { record: \"what?\" }\n"))
+	if (!rt_up(&t, "rh") ||
+	    !write_exp(&t, "9", "100%", "3s", "learning: { record: \"what?\" }\n"))
 		goto out;
 	p = run_start(&t, &fd, NULL);
 	rc = run_wait(p, fd, out, sizeof(out));
@@ -359,7 +360,8 @@ FC_TEST(run_sigkill_guard_recovers, TIER_E2E | FC_T_ROOT)
 		if (ls && fgets(cmd, sizeof(cmd), ls)) {
 			cmd[strcspn(cmd, "\n")] = 0;
 			rep[1] = cmd;
-			ASSERT_EQ(trun_fc(jbuf, sizeof(jbuf), rep), 0, "a killed run's journal renders");
+			ASSERT_EQ(trun_fc(jbuf, sizeof(jbuf), rep), 0,
+				  "a killed run's journal renders");
 			ASSERT_STRSTR(jbuf, "Incomplete journal", "says it is incomplete");
 			ASSERT_STRSTR(jbuf, "run by the guard", "and that the guard recovered");
 		}
@@ -413,8 +415,8 @@ out:
 
 FC_TEST(run_on_abort_notify_and_freeze, TIER_E2E | FC_T_ROOT)
 {
-	char extra[512], note[PATH_MAX], buf[1024], *a[] = { "run", NULL, "--yes", "--journal",
-							      NULL, NULL };
+	char extra[512], note[PATH_MAX], buf[1024],
+	    *a[] = { "run", NULL, "--yes", "--journal", NULL, NULL };
 	struct rt t;
 	int fd, rc;
 	pid_t p;
@@ -423,9 +425,10 @@ FC_TEST(run_on_abort_notify_and_freeze, TIER_E2E | FC_T_ROOT)
 		goto out;
 	snprintf(note, sizeof(note), "%s/paged", t.dir);
 	/* the seed's "page" and "freeze": a command run after the rollback, then a freeze file */
-	snprintf(extra, sizeof(extra),
-		 "on_abort: { notify: [sh, -c, 'echo \"$FAULTCELL_REASON\" > %s'], freeze: true }\n",
-		 note);
+	snprintf(
+	    extra, sizeof(extra),
+	    "on_abort: { notify: [sh, -c, 'echo \"$FAULTCELL_REASON\" > %s'], freeze: true }\n",
+	    note);
 	if (!write_exp(&t, PORT, "100%", "3s", extra))
 		goto out;
 	p = run_start(&t, &fd, NULL);

@@ -29,11 +29,11 @@ static int field(const char *line, int e)
 	return p ? atoi(p + strlen(key)) : 0;
 }
 
-static int connects(const char *cg, const char *netns, const char *host, const char *port,
-		    int n, bool udp, char *line, size_t len)
+static int connects(const char *cg, const char *netns, const char *host, const char *port, int n,
+		    bool udp, char *line, size_t len)
 {
-	char cnt[16], *a[] = { "connect_many", (char *)host, (char *)port, cnt,
-			       udp ? "udp" : NULL, NULL };
+	char cnt[16],
+	    *a[] = { "connect_many", (char *)host, (char *)port, cnt, udp ? "udp" : NULL, NULL };
 	int fd, err;
 	pid_t p;
 
@@ -62,8 +62,9 @@ FC_TEST(connerr_errno_and_rate, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	if (!ASSERT_OK(tread_line(kfd, line, sizeof(line), 10000), "listener ready"))
 		goto out;
 	if (test__start_subtest("rate_30pct")) {
-		char *a[] = { "connect-error", "--cell", cell.parent, "--errno", "ETIMEDOUT",
-			      "--probability", "30%", "--ports", "7400", "--duration", "5m", NULL };
+		char *a[] = { "connect-error", "--cell",	cell.parent, "--errno",
+			      "ETIMEDOUT",     "--probability", "30%",	     "--ports",
+			      "7400",	       "--duration",	"5m",	     NULL };
 		const int n = 2000;
 		int fails;
 
@@ -80,8 +81,14 @@ FC_TEST(connerr_errno_and_rate, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		}
 	}
 	if (test__start_subtest("weighted_errnos")) {
-		char *a[] = { "connect-error", "--cell", cell.parent, "--errno",
-			      "ECONNREFUSED:3,EHOSTUNREACH:1", "--duration", "5m", NULL };
+		char *a[] = { "connect-error",
+			      "--cell",
+			      cell.parent,
+			      "--errno",
+			      "ECONNREFUSED:3,EHOSTUNREACH:1",
+			      "--duration",
+			      "5m",
+			      NULL };
 		const int n = 2000;
 		int refused, unreach;
 
@@ -109,8 +116,10 @@ FC_TEST(connerr_errno_and_rate, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		}
 	}
 	if (test__start_subtest("ipv6_and_cidr")) {
-		char *a[] = { "connect-error", "--cell", cell.parent, "--errno", "ENETUNREACH",
-			      "--cidrs", "fd00:fc::/64", "--duration", "5m", NULL };
+		char *a[] = {
+			"connect-error", "--cell",	 cell.parent,  "--errno", "ENETUNREACH",
+			"--cidrs",	 "fd00:fc::/64", "--duration", "5m",	  NULL
+		};
 		char v6[256];
 
 		if (tinject_start(&t, a)) {
@@ -124,10 +133,10 @@ FC_TEST(connerr_errno_and_rate, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		}
 	}
 	if (test__start_subtest("udp_connect_and_send")) {
-		char *ce[] = { "connect-error", "--cell", cell.parent, "--proto", "udp", "--errno",
-			       "EACCES", "--duration", "5m", NULL };
-		char *se[] = { "send-error", "--cell", cell.parent, "--errno", "ENETDOWN",
-			       "--duration", "5m", NULL };
+		char *ce[] = { "connect-error", "--cell", cell.parent,	"--proto", "udp",
+			       "--errno",	"EACCES", "--duration", "5m",	   NULL };
+		char *se[] = { "send-error", "--cell",	   cell.parent, "--errno",
+			       "ENETDOWN",   "--duration", "5m",	NULL };
 		char *uns[] = { "udp_seq_send", "10.200.0.2", "7500", "20", NULL };
 		char *con[] = { "udp_seq_send", "10.200.0.2", "7500", "20", "connected", NULL };
 		char *rcv[] = { "udp_seq_recv", "10.200.0.2", "7500", NULL };

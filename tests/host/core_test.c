@@ -70,9 +70,10 @@ FC_TEST(control_inert_reasons, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		holder_end(&h);
 	}
 	if (test__start_subtest("deadline_links_kept")) {
-		/* deadline 300 ms, heartbeat fresh, links kept (--linger): the kernel check alone */
-		char *a[] = { "--cell", cell.parent, "--mode", "skb", "--deadline-ms", "300",
-			      "--linger", NULL };
+		/* deadline 300 ms, heartbeat fresh, links kept (--linger): the kernel check alone
+		 */
+		char *a[] = { "--cell",	       cell.parent, "--mode",	"skb",
+			      "--deadline-ms", "300",	    "--linger", NULL };
 
 		if (holder_start(&h, a)) {
 			for (i = 0; i < 500 && udp_eperm(cell.child, 1, &ok) != 0; i++)

@@ -78,7 +78,8 @@ FC_TEST(cell_match_subtree, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		if (holder_start(&h, a)) {
 			before = tstat(h.stats, ST_TP_HITS);
 			run_worker_in(sib, sys, line, sizeof(line));
-			ASSERT_EQ(tstat(h.stats, ST_TP_HITS), before, "sibling's syscalls not matched");
+			ASSERT_EQ(tstat(h.stats, ST_TP_HITS), before,
+				  "sibling's syscalls not matched");
 			run_worker_in(gc, sys, line, sizeof(line));
 			ASSERT_GE(tstat(h.stats, ST_TP_HITS) - before, 500, "grandchild's matched");
 		}
@@ -88,7 +89,8 @@ FC_TEST(cell_match_subtree, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		/* a listener outside every cell; connects from the grandchild and the sibling */
 		char *a[] = { "--cell", cellp, "--mode", "tpbtf", NULL };
 		char *tcp[] = { "tcp_connect", "127.0.0.1", "0", NULL }, port[16];
-		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(0x7f000001) };
 		socklen_t sl = sizeof(sa);
 		int lfd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -104,7 +106,8 @@ FC_TEST(cell_match_subtree, TIER_HOST | FC_T_ROOT | FC_T_VM)
 			before = tstat(h.stats, ST_SOCK_HITS);
 			run_worker_in(sib, tcp, line, sizeof(line));
 			ASSERT_STREQ(line, "ok", "sibling connect");
-			ASSERT_EQ(tstat(h.stats, ST_SOCK_HITS), before, "sibling's socket not matched");
+			ASSERT_EQ(tstat(h.stats, ST_SOCK_HITS), before,
+				  "sibling's socket not matched");
 			run_worker_in(gc, tcp, line, sizeof(line));
 			ASSERT_STREQ(line, "ok", "grandchild connect");
 			/* SYN_SENT, ESTABLISHED, then FIN_WAIT1... on close: at least two */
@@ -169,8 +172,8 @@ FC_TEST(guard_sigkill_clsact, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	    !ASSERT_OK(tnet_create(&net, "gk"), "netns"))
 		goto out;
 	ASSERT_OK(fc_inventory_collect(&before, NULL), "inventory before");
-	char *a[] = { "--cell", cell.parent, "--mode", "clsact", "--netns", net.path, "--ifname",
-		      net.dev_a, "--guard", "--lock", NULL };
+	char *a[] = { "--cell",	  cell.parent, "--mode",  "clsact", "--netns", net.path,
+		      "--ifname", net.dev_a,   "--guard", "--lock", NULL };
 
 	if (!holder_start(&h, a))
 		goto out;
@@ -208,8 +211,9 @@ FC_TEST(guard_deadline_wedged, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	    !ASSERT_OK(tnet_create(&net, "gw"), "netns"))
 		goto out;
 	ASSERT_OK(fc_inventory_collect(&before, NULL), "inventory before");
-	char *a[] = { "--cell", cell.parent, "--mode", "clsact", "--netns", net.path, "--ifname",
-		      net.dev_a, "--guard", "--lock", "--deadline-ms", "1000", NULL };
+	char *a[] = { "--cell",	       cell.parent, "--mode",  "clsact",  "--netns",
+		      net.path,	       "--ifname",  net.dev_a, "--guard", "--lock",
+		      "--deadline-ms", "1000",	    NULL };
 
 	if (!holder_start(&h, a))
 		goto out;

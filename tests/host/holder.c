@@ -49,15 +49,16 @@ static int map_id(struct bpf_map *m)
 static int holder(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "cell", 1, NULL, 'c' },	 { "attach-cg", 1, NULL, 'a' },
-		{ "mode", 1, NULL, 'm' },	 { "netns", 1, NULL, 'n' },
-		{ "ifname", 1, NULL, 'i' },	 { "deadline-ms", 1, NULL, 'd' },
+		{ "cell", 1, NULL, 'c' },	{ "attach-cg", 1, NULL, 'a' },
+		{ "mode", 1, NULL, 'm' },	{ "netns", 1, NULL, 'n' },
+		{ "ifname", 1, NULL, 'i' },	{ "deadline-ms", 1, NULL, 'd' },
 		{ "max-gap-ms", 1, NULL, 'g' }, { "hb-ms", 1, NULL, 'b' },
-		{ "guard", 0, NULL, 'G' },	 { "lock", 0, NULL, 'L' },
-		{ "linger", 0, NULL, 'l' },	 {},
+		{ "guard", 0, NULL, 'G' },	{ "lock", 0, NULL, 'L' },
+		{ "linger", 0, NULL, 'l' },	{},
 	};
-	struct holder_opts o = { .mode = "skb", .deadline_ms = 60000, .max_gap_ms = 1000,
-				 .hb_ms = 50 };
+	struct holder_opts o = {
+		.mode = "skb", .deadline_ms = 60000, .max_gap_ms = 1000, .hb_ms = 50
+	};
 	struct fc_state st = { .fd = -1 };
 	struct fc_tc_attach at = {};
 	struct selftest_bpf *skel = NULL;
@@ -72,18 +73,41 @@ static int holder(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'c': o.cell = optarg; break;
-		case 'a': o.attach_cg = optarg; break;
-		case 'm': o.mode = optarg; break;
-		case 'n': o.netns = optarg; break;
-		case 'i': o.ifname = optarg; break;
-		case 'd': o.deadline_ms = strtoull(optarg, NULL, 0); break;
-		case 'g': o.max_gap_ms = strtoull(optarg, NULL, 0); break;
-		case 'b': o.hb_ms = strtoull(optarg, NULL, 0); break;
-		case 'G': o.guard = true; break;
-		case 'L': o.lock = true; break;
-		case 'l': o.linger = true; break;
-		default: return 2;
+		case 'c':
+			o.cell = optarg;
+			break;
+		case 'a':
+			o.attach_cg = optarg;
+			break;
+		case 'm':
+			o.mode = optarg;
+			break;
+		case 'n':
+			o.netns = optarg;
+			break;
+		case 'i':
+			o.ifname = optarg;
+			break;
+		case 'd':
+			o.deadline_ms = strtoull(optarg, NULL, 0);
+			break;
+		case 'g':
+			o.max_gap_ms = strtoull(optarg, NULL, 0);
+			break;
+		case 'b':
+			o.hb_ms = strtoull(optarg, NULL, 0);
+			break;
+		case 'G':
+			o.guard = true;
+			break;
+		case 'L':
+			o.lock = true;
+			break;
+		case 'l':
+			o.linger = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	fc_install_exit_handlers();
@@ -98,7 +122,8 @@ static int holder(int argc, char **argv)
 	fc_make_run_id(run, sizeof(run));
 	deadline = fc_now_coarse_ns() + o.deadline_ms * NSEC_PER_MSEC;
 	if (o.guard) {
-		struct fc_guard_opts go = { .run_id = run, .deadline_ns = deadline,
+		struct fc_guard_opts go = { .run_id = run,
+					    .deadline_ns = deadline,
 					    .self_exe = test__faultcell() };
 
 		guard = fc_guard_start(&go);

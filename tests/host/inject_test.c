@@ -75,8 +75,9 @@ static void sigkill_case(const char *tc)
 	pid_t p;
 
 	snprintf(mode, sizeof(mode), "tc=%s", tc);
-	char *a[] = { "network-loss", "--cell", NULL, "--netns", NULL, "--probability", "100%",
-		      "--proto", "udp", "--ports", "7600", "--set", mode, "--duration", "5m", NULL };
+	char *a[] = { "network-loss", "--cell",	    NULL,  "--netns", NULL,   "--probability",
+		      "100%",	      "--proto",    "udp", "--ports", "7600", "--set",
+		      mode,	      "--duration", "5m",  NULL };
 
 	if (!rig_up(&r, "ik"))
 		goto out;
@@ -124,7 +125,8 @@ FC_TEST(inject_sigkill_tcx, TIER_HOST | FC_T_ROOT | FC_T_VM)
 
 	trun_fc(out, sizeof(out), probe);
 	if (!strstr(out, "\"available\":true")) {
-		test__skip("kernel has no TCX (a 6.6+ feature): the clsact case covers this kernel");
+		test__skip(
+		    "kernel has no TCX (a 6.6+ feature): the clsact case covers this kernel");
 		return;
 	}
 	sigkill_case("tcx");
@@ -155,8 +157,9 @@ FC_TEST(inject_end_states, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		tinventory_as_before(&before, "nothing left");
 	}
 	if (test__start_subtest("abort_from_another_shell")) {
-		char *a[] = { "network-loss", "--cell", r.cell.parent, "--netns", r.net.path,
-			      "--probability", "100%", "--ports", "7600", "--duration", "5m", NULL };
+		char *a[] = { "network-loss", "--cell",	       r.cell.parent, "--netns",
+			      r.net.path,     "--probability", "100%",	      "--ports",
+			      "7600",	      "--duration",    "5m",	      NULL };
 		char *ab[] = { "abort", NULL }, out[2048], line[64];
 		int fd;
 		pid_t p;
@@ -186,8 +189,8 @@ FC_TEST(inject_end_states, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	}
 	if (test__start_subtest("second_inject_refused")) {
 		char *a[] = { "connect-error", "--cell", r.cell.parent, "--duration", "30s", NULL };
-		char *b[] = { "inject", "connect-error", "--cell", r.cell.parent, "--duration", "30s",
-			      NULL };
+		char *b[] = { "inject",	    "connect-error", "--cell", r.cell.parent,
+			      "--duration", "30s",	     NULL };
 		char out[2048];
 
 		if (tinject_start(&t, a)) {
@@ -198,8 +201,12 @@ FC_TEST(inject_end_states, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		}
 	}
 	if (test__start_subtest("guard_refuses_root_and_ancestors")) {
-		char *root[] = { "inject", "connect-error", "--cell", "/", "--duration", "1s", NULL };
-		char *self[] = { "inject", "connect-error", "--pid", "1", "--duration", "1s", NULL };
+		char *root[] = {
+			"inject", "connect-error", "--cell", "/", "--duration", "1s", NULL
+		};
+		char *self[] = {
+			"inject", "connect-error", "--pid", "1", "--duration", "1s", NULL
+		};
 		char out[2048];
 
 		ASSERT_EQ(trun_fc(out, sizeof(out), root), 3, "cgroup root refused");
@@ -216,18 +223,22 @@ FC_TEST(inject_end_states, TIER_HOST | FC_T_ROOT | FC_T_VM)
 			  "10.0.0.300/8", "--duration", "1s" },
 			{ "inject", "network-loss", "--cell", "X", "--probability", "5%", "--ports",
 			  "0", "--duration", "1s" },
-			{ "inject", "connect-error", "--cell", "X", "--errno", "EFOO",
-			  "--duration", "1s" },
+			{ "inject", "connect-error", "--cell", "X", "--errno", "EFOO", "--duration",
+			  "1s" },
 			{ "inject", "connect-error", "--cell", "X", "--duration", "0s" },
 			{ "inject", "connect-error", "--cell", "X", "--duration", "2h" },
 			{ "inject", "connect-error", "--cell", "X", "--duration", "1s", "--set",
 			  "probabilty=5%" },
 		};
 		static const char *const msg[] = {
-			"101% is out of range",	     "did you mean 'network-loss'",
-			"'10.0.0.300/8' is not",     "'0' is not a port",
-			"unknown errno name 'EFOO'", "not a positive duration",
-			"--max-duration",	     "did you mean 'probability'",
+			"101% is out of range",
+			"did you mean 'network-loss'",
+			"'10.0.0.300/8' is not",
+			"'0' is not a port",
+			"unknown errno name 'EFOO'",
+			"not a positive duration",
+			"--max-duration",
+			"did you mean 'probability'",
 		};
 		char out[2048];
 
@@ -235,13 +246,15 @@ FC_TEST(inject_end_states, TIER_HOST | FC_T_ROOT | FC_T_VM)
 			char *argv[12] = {};
 
 			for (int j = 0; j < 11 && bad[i][j]; j++)
-				argv[j] = (char *)(strcmp(bad[i][j], "X") ? bad[i][j]
-									: r.cell.parent);
+				argv[j] =
+				    (char *)(strcmp(bad[i][j], "X") ? bad[i][j] : r.cell.parent);
 			ASSERT_EQ(trun_fc(out, sizeof(out), argv), 2, msg[i]);
 			ASSERT_STRSTR(out, msg[i], "names the bad value");
 		}
-		char *missing[] = { "inject", "connect-error", "--cell", "no-such-cell",
-				    "--duration", "1s", NULL };
+		char *missing[] = { "inject",	  "connect-error",
+				    "--cell",	  "no-such-cell",
+				    "--duration", "1s",
+				    NULL };
 
 		ASSERT_EQ(trun_fc(out, sizeof(out), missing), 3, "missing cell: exit 3");
 		ASSERT_STRSTR(out, "not found", "says the cell is not there");

@@ -111,7 +111,8 @@ static int udp_seq_recv(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
-		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = cfd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+				       { .fd = cfd, .events = POLLIN } };
 
 		if (poll(p, 2, 100) <= 0)
 			continue;
@@ -186,7 +187,8 @@ static int tcp_send(int argc, char **argv)
 		return 0;
 	}
 	while (left > 0) {
-		ssize_t n = write(fd, buf, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf));
+		ssize_t n =
+		    write(fd, buf, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf));
 
 		if (n <= 0) {
 			printf("err=%d\n", errno);

@@ -84,7 +84,8 @@ static int load_case(struct fc_core *core, const struct p2_case *c, struct netlo
 	if (c->cidrs)
 		fc_spec_set(&spec, "match.cidrs", c->cidrs, 0, 0);
 	err = fc_netmatch_parse(&spec, &nm, &d);
-	err = err ?: fc_netmatch_fill(&nm, bpf_map__fd(s->maps.fc_cidr4),
+	err = err
+		  ?: fc_netmatch_fill(&nm, bpf_map__fd(s->maps.fc_cidr4),
 				      bpf_map__fd(s->maps.fc_cidr6));
 	if (err)
 		goto fail;
@@ -145,9 +146,10 @@ static int bench_p2(int argc, char **argv)
 	/* interleave the cases round by round, so drift hits every case alike */
 	for (int r = 0; r < rounds; r++) {
 		for (int c = 0; c < 4; c++) {
-			double e = ns_per_run(bpf_program__fd(empty->progs.fc_bench_empty_tc), repeat);
-			double f = ns_per_run(bpf_program__fd(skel[c]->progs.fc_netloss_egress),
-					      repeat);
+			double e =
+			    ns_per_run(bpf_program__fd(empty->progs.fc_bench_empty_tc), repeat);
+			double f =
+			    ns_per_run(bpf_program__fd(skel[c]->progs.fc_netloss_egress), repeat);
 
 			diff[c][r] = f - e;
 		}
@@ -155,7 +157,8 @@ static int bench_p2(int argc, char **argv)
 	for (int c = 0; c < 4; c++) {
 		qsort(diff[c], rounds, sizeof(double), cmp_d);
 		/* median with a distribution-free ~95% interval (order statistics) */
-		int lo = rounds / 2 - (int)(0.98 * sqrt(rounds)), hi = rounds / 2 + (int)(0.98 * sqrt(rounds));
+		int lo = rounds / 2 - (int)(0.98 * sqrt(rounds)),
+		    hi = rounds / 2 + (int)(0.98 * sqrt(rounds));
 
 		lo = lo < 0 ? 0 : lo;
 		hi = hi >= rounds ? rounds - 1 : hi;

@@ -26,9 +26,9 @@ static bool run_model(struct netloss_bpf *skel, const struct fc_netloss_cfg *cfg
 	if (!ASSERT_OK(bpf_map_update_elem(bpf_map__fd(skel->maps.fc_netloss_cfg), &zero, cfg, 0),
 		       "cfg"))
 		return false;
-	return ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.fc_netloss_model),
-						&opts),
-			 "test run") &&
+	return ASSERT_OK(
+		   bpf_prog_test_run_opts(bpf_program__fd(skel->progs.fc_netloss_model), &opts),
+		   "test run") &&
 	       ASSERT_EQ(skel->bss->model_total, n, "every repetition ran");
 }
 
@@ -44,7 +44,8 @@ FC_TEST(netloss_models, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	if (!ASSERT_OK(netloss_bpf__load(skel), "load"))
 		goto out;
 	if (test__start_subtest("bernoulli")) {
-		struct fc_netloss_cfg c = { .model = FC_LOSS_BERNOULLI, .p_loss = fc_prob_fixed(0.3) };
+		struct fc_netloss_cfg c = { .model = FC_LOSS_BERNOULLI,
+					    .p_loss = fc_prob_fixed(0.3) };
 		double k, sd = sqrt(n * 0.3 * 0.7);
 
 		if (run_model(skel, &c, n)) {
@@ -56,8 +57,10 @@ FC_TEST(netloss_models, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	if (test__start_subtest("gilbert")) {
 		/* Gilbert (no loss when good, all lost when bad): loss p/(p+r), bursts 1/r */
 		const double p = 0.01, r = 0.25, pi_b = p / (p + r), lam = 1 - p - r;
-		struct fc_netloss_cfg c = { .model = FC_LOSS_GE, .ge_p = fc_prob_fixed(p),
-					    .ge_r = fc_prob_fixed(r), .ge_loss_good = 0,
+		struct fc_netloss_cfg c = { .model = FC_LOSS_GE,
+					    .ge_p = fc_prob_fixed(p),
+					    .ge_r = fc_prob_fixed(r),
+					    .ge_loss_good = 0,
 					    .ge_loss_bad = fc_prob_fixed(1) };
 		double loss, burst, se_loss, se_burst, bursts;
 
@@ -81,11 +84,12 @@ FC_TEST(netloss_models, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		const double p = 0.02, r = 0.1, lg = 0.01, lb = 0.6, pi_b = p / (p + r);
 		const double want = (1 - pi_b) * lg + pi_b * lb, lam = 1 - p - r;
 		/* the state chain's share of the variance plus the per-packet Bernoulli draw */
-		const double se = sqrt(((lb - lg) * (lb - lg) * pi_b * (1 - pi_b) * (1 + lam) /
-					    (1 - lam) +
-					want * (1 - want)) /
-				       n);
-		struct fc_netloss_cfg c = { .model = FC_LOSS_GE, .ge_p = fc_prob_fixed(p),
+		const double se =
+		    sqrt(((lb - lg) * (lb - lg) * pi_b * (1 - pi_b) * (1 + lam) / (1 - lam) +
+			  want * (1 - want)) /
+			 n);
+		struct fc_netloss_cfg c = { .model = FC_LOSS_GE,
+					    .ge_p = fc_prob_fixed(p),
 					    .ge_r = fc_prob_fixed(r),
 					    .ge_loss_good = fc_prob_fixed(lg),
 					    .ge_loss_bad = fc_prob_fixed(lb) };

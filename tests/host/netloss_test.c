@@ -19,7 +19,7 @@
 #include "lib/test.h"
 
 #define PORT 7000
-#define Z 3.89 /* two-sided α = 1e-4 per assertion: a run of ~20 stays green by chance */
+#define Z    3.89 /* two-sided α = 1e-4 per assertion: a run of ~20 stays green by chance */
 
 struct env {
 	struct tcell cell, out;
@@ -99,9 +99,14 @@ static void udp_loss_case(struct env *e, const char *prob, double p, const char 
 	char port[16];
 	bool ingress = !strcmp(dir, "in");
 	/* the cell's own port when it receives, the peer's when it sends */
-	char *a[] = { "network-loss", "--cell", e->cell.parent, "--netns", e->net.path,
-		      "--probability", (char *)prob, "--direction", (char *)dir, "--proto", "udp",
-		      ingress ? "--local-ports" : "--ports", port, "--duration", "5m", NULL };
+	char *a[] = { "network-loss", "--cell",
+		      e->cell.parent, "--netns",
+		      e->net.path,    "--probability",
+		      (char *)prob,   "--direction",
+		      (char *)dir,    "--proto",
+		      "udp",	      ingress ? "--local-ports" : "--ports",
+		      port,	      "--duration",
+		      "5m",	      NULL };
 	struct udp_res r;
 	struct tinject t;
 	int lost;
@@ -143,8 +148,9 @@ FC_TEST(netloss_udp_egress, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	if (test__start_subtest("ingress_p10"))
 		udp_loss_case(&e, "10%", 0.10, "in");
 	if (test__start_subtest("outside_loses_nothing")) {
-		char *a[] = { "network-loss", "--cell", e.cell.parent, "--netns", e.net.path,
-			      "--probability", "100%", "--proto", "udp", "--duration", "5m", NULL };
+		char *a[] = { "network-loss", "--cell",	       e.cell.parent, "--netns",
+			      e.net.path,     "--probability", "100%",	      "--proto",
+			      "udp",	      "--duration",    "5m",	      NULL };
 		struct udp_res r;
 		struct tinject t;
 
@@ -165,7 +171,7 @@ static void filter_case(struct env *e, char *const extra[], const char *cg, cons
 			int expect_lost, const char *what)
 {
 	char *a[40] = { "network-loss", "--cell", e->cell.parent, "--netns", e->net.path,
-			"--duration", "5m" };
+			"--duration",	"5m" };
 	struct udp_res r;
 	struct tinject t;
 	int n = 7;
@@ -195,7 +201,8 @@ FC_TEST(netloss_filters, TIER_HOST | FC_T_ROOT | FC_T_VM)
 	if (test__start_subtest("port_match")) {
 		char *x[] = { "--probability", "100%", "--ports", "80,6990-7000", NULL };
 
-		filter_case(&e, x, e.cell.child, "10.200.0.2", 500, "matching port range: all lost");
+		filter_case(&e, x, e.cell.child, "10.200.0.2", 500,
+			    "matching port range: all lost");
 	}
 	if (test__start_subtest("local_port_other")) {
 		char *x[] = { "--probability", "100%", "--local-ports", "7000", NULL };
@@ -209,17 +216,22 @@ FC_TEST(netloss_filters, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		filter_case(&e, x, e.cell.child, "10.200.0.2", 0, "tcp-only fault: udp untouched");
 	}
 	if (test__start_subtest("cidr4")) {
-		char *x[] = { "--probability", "100%", "--ports", "7000", "--cidrs",
-			      "10.200.0.0/30", NULL };
-		char *y[] = { "--probability", "100%", "--ports", "7000", "--cidrs",
-			      "10.200.0.9/32,fd00:fc::2/128", NULL };
+		char *x[] = { "--probability", "100%",		"--ports", "7000",
+			      "--cidrs",       "10.200.0.0/30", NULL };
+		char *y[] = { "--probability",
+			      "100%",
+			      "--ports",
+			      "7000",
+			      "--cidrs",
+			      "10.200.0.9/32,fd00:fc::2/128",
+			      NULL };
 
 		filter_case(&e, x, e.cell.child, "10.200.0.2", 500, "peer inside the CIDR: lost");
 		filter_case(&e, y, e.cell.child, "10.200.0.2", 0, "peer outside the CIDRs: kept");
 	}
 	if (test__start_subtest("cidr6")) {
-		char *x[] = { "--probability", "100%", "--ports", "7000", "--cidrs", "fd00:fc::/64",
-			      NULL };
+		char *x[] = { "--probability", "100%",	       "--ports", "7000",
+			      "--cidrs",       "fd00:fc::/64", NULL };
 
 		filter_case(&e, x, e.cell.child, "fd00:fc::2", 500, "v6 peer in the v6 CIDR: lost");
 		filter_case(&e, x, e.cell.child, "10.200.0.2", 0, "v4 peer, v6-only CIDRs: kept");
@@ -235,8 +247,10 @@ FC_TEST(netloss_filters, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		filter_case(&e, x, e.cell.child, "10.200.0.2", 37, "count: exactly 37 lost");
 	}
 	if (test__start_subtest("blackhole")) {
-		char *a[] = { "network-blackhole", "--cell", e.cell.parent, "--netns", e.net.path,
-			      "--cidrs", "10.200.0.2", "--duration", "5m", NULL };
+		char *a[] = {
+			"network-blackhole", "--cell",	   e.cell.parent, "--netns", e.net.path,
+			"--cidrs",	     "10.200.0.2", "--duration",  "5m",	     NULL
+		};
 		struct udp_res r;
 		struct tinject t;
 
@@ -257,9 +271,9 @@ out:
 static void tcp_case(struct env *e, const char *cg, const char *prob, long long *retrans,
 		     long long *injected)
 {
-	char *a[] = { "network-loss", "--cell", e->cell.parent, "--netns", e->net.path,
-		      "--probability", (char *)prob, "--proto", "tcp", "--ports", "7300",
-		      "--duration", "5m", NULL };
+	char *a[] = { "network-loss",  "--cell",     e->cell.parent, "--netns", e->net.path,
+		      "--probability", (char *)prob, "--proto",	     "tcp",	"--ports",
+		      "7300",	       "--duration", "5m",	     NULL };
 	char *sink[] = { "tcp_sink", "10.200.0.2", "7300", NULL };
 	char *snd[] = { "tcp_send", "10.200.0.2", "7300", "8000000", NULL };
 	char line[128];

@@ -14,7 +14,7 @@
 
 FC_TEST(probe_debian_kernels, TIER_HOST | FC_T_ROOT | FC_T_VM)
 {
-	static const char *const yes[] = { "kprobe", "fentry", "fexit", "fmod_ret", "lsm",
+	static const char *const yes[] = { "kprobe", "fentry", "fexit",	    "fmod_ret",	 "lsm",
 					   "sch_fq", "netem",  "tc_clsact", "cgroup_skb" };
 	const struct fc_probe_result *r;
 	struct fc_probe *p;

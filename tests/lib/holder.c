@@ -42,4 +42,3 @@ void holder_end(struct held *h)
 	close(h->out);
 	h->pid = 0;
 }
-

@@ -32,7 +32,7 @@ void tcell_destroy(struct tcell *c);
 void tcg_remove_tree(const char *abs_path);
 
 struct tnet {
-	char name[64];	    /* netns name under /run/netns */
+	char name[64]; /* netns name under /run/netns */
 	char path[PATH_MAX];
 	char dev_a[16], dev_b[16]; /* veth pair: a in the netns, b in a peer netns */
 	char peer_name[64], peer_path[PATH_MAX];

@@ -84,7 +84,8 @@ bool tinject_stop(struct tinject *t, int sig)
 		while (start > t->text && start[-1] != '\n')
 			start--;
 		sscanf(start,
-		       "{\"t\":%*f,\"fault\":\"%*[^\"]\",\"final\":true,\"seen\":%lld,\"matched\":%lld,"
+		       "{\"t\":%*f,\"fault\":\"%*[^\"]\",\"final\":true,\"seen\":%lld,\"matched\":%"
+		       "lld,"
 		       "\"injected\":%lld,\"inert_disabled\":%lld,\"inert_deadline\":%lld,"
 		       "\"inert_heartbeat\":%lld}",
 		       &t->seen, &t->matched, &t->injected, &t->inert_disabled, &t->inert_deadline,

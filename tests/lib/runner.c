@@ -252,10 +252,14 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tier", required_argument, NULL, 't' }, { "vm", no_argument, NULL, 'm' },
-		{ "filter", required_argument, NULL, 'f' }, { "list", no_argument, NULL, 'l' },
-		{ "worker", no_argument, NULL, 'w' },	    { "timeout", required_argument, NULL, 'T' },
-		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
+		{ "tier", required_argument, NULL, 't' },
+		{ "vm", no_argument, NULL, 'm' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "worker", no_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	unsigned int tiers = TIER_UNIT | TIER_HOST | TIER_E2E;
@@ -330,7 +334,8 @@ int main(int argc, char **argv)
 	memset(res, 0, sizeof(*res));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (t = __start_fc_tests; t < __stop_fc_tests; t++) {
-		if (!(t->flags & tiers) || (vm_only && !(t->flags & FC_T_VM)) || !match_test(t->name))
+		if (!(t->flags & tiers) || (vm_only && !(t->flags & FC_T_VM)) ||
+		    !match_test(t->name))
 			continue;
 		if (list) {
 			printf("%s\n", t->name);
@@ -344,7 +349,8 @@ int main(int argc, char **argv)
 		/* a state file left here is a test that leaked: say so, it fails the run */
 		char cmd[256];
 
-		snprintf(cmd, sizeof(cmd), "ls %s/*.state 2>/dev/null", getenv("FAULTCELL_RUN_DIR"));
+		snprintf(cmd, sizeof(cmd), "ls %s/*.state 2>/dev/null",
+			 getenv("FAULTCELL_RUN_DIR"));
 		if (tsh("%s | grep -q .", cmd) == 0) {
 			printf("FAIL leftover state files in %s\n", getenv("FAULTCELL_RUN_DIR"));
 			res->failed++;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 enum fc_tier { TIER_UNIT = 1, TIER_HOST = 2, TIER_E2E = 4 };
-#define FC_T_VM 0x100 /* also run inside the Debian guests (make vmtest) */
+#define FC_T_VM	  0x100 /* also run inside the Debian guests (make vmtest) */
 #define FC_T_ROOT 0x200 /* needs root: skipped with a reason otherwise */
 
 struct fc_test {
@@ -27,9 +27,9 @@ struct fc_test {
 #define FC_TEST(fname, tflags)                                                                     \
 	static void fname(void);                                                                   \
 	static const struct fc_test __fc_test_##fname                                              \
-		__attribute__((section("fc_tests"), used, aligned(8))) = {                        \
-			.name = #fname, .flags = (tflags), .fn = fname, .file = __FILE__            \
-		};                                                                                 \
+	    __attribute__((section("fc_tests"), used, aligned(8))) = {                             \
+		    .name = #fname, .flags = (tflags), .fn = fname, .file = __FILE__               \
+	    };                                                                                     \
 	static void fname(void)
 
 /* Subtests: `if (test__start_subtest("v6")) { ... }` — filtered by name, counted apart. */
@@ -37,7 +37,7 @@ bool test__start_subtest(const char *name);
 /* Mark the current (sub)test skipped, with the reason printed and counted. */
 void test__skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void test__fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void test__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Record a measured figure for bench/ (appended to $FC_TEST_RECORD as "name value unit"). */
 void test__record(const char *name, double value, const char *unit);
@@ -50,7 +50,7 @@ const char *test__self(void);
 	({                                                                                         \
 		bool __ok = !!(c);                                                                 \
 		if (!__ok)                                                                         \
-			test__fail(__FILE__, __LINE__, "%s: expected true: %s", what, #c);        \
+			test__fail(__FILE__, __LINE__, "%s: expected true: %s", what, #c);         \
 		__ok;                                                                              \
 	})
 #define ASSERT_FALSE(c, what) ASSERT_TRUE(!(c), what)
@@ -64,12 +64,12 @@ const char *test__self(void);
 				   what, #a, #op, #b, __a, __b);                                   \
 		__ok;                                                                              \
 	})
-#define ASSERT_EQ(a, b, what) __ASSERT_CMP(a, b, ==, what)
+#define ASSERT_EQ(a, b, what)  __ASSERT_CMP(a, b, ==, what)
 #define ASSERT_NEQ(a, b, what) __ASSERT_CMP(a, b, !=, what)
-#define ASSERT_LT(a, b, what) __ASSERT_CMP(a, b, <, what)
-#define ASSERT_LE(a, b, what) __ASSERT_CMP(a, b, <=, what)
-#define ASSERT_GT(a, b, what) __ASSERT_CMP(a, b, >, what)
-#define ASSERT_GE(a, b, what) __ASSERT_CMP(a, b, >=, what)
+#define ASSERT_LT(a, b, what)  __ASSERT_CMP(a, b, <, what)
+#define ASSERT_LE(a, b, what)  __ASSERT_CMP(a, b, <=, what)
+#define ASSERT_GT(a, b, what)  __ASSERT_CMP(a, b, >, what)
+#define ASSERT_GE(a, b, what)  __ASSERT_CMP(a, b, >=, what)
 #define ASSERT_OK(err, what)                                                                       \
 	({                                                                                         \
 		long long __e = (long long)(err);                                                  \
@@ -113,7 +113,7 @@ struct fc_worker {
 };
 #define FC_WORKER(wname, wfn)                                                                      \
 	static const struct fc_worker __fc_worker_##wname                                          \
-		__attribute__((section("fc_workers"), used, aligned(8))) = { .name = #wname,       \
-									      .fn = wfn }
+	    __attribute__((section("fc_workers"), used, aligned(8))) = { .name = #wname,           \
+									 .fn = wfn }
 
 #endif

@@ -44,8 +44,9 @@ FC_TEST(state_file_roundtrip, TIER_UNIT)
 	char dir[] = "/tmp/fc-state-XXXXXX", path[PATH_MAX];
 	struct fc_state st = { .fd = -1 }, back;
 	struct fc_rec r1 = { .kind = REC_CLSACT, .ifindex = 7, .ifname = "eth0" };
-	struct fc_rec r2 = { .kind = REC_TC_FILTER, .ifindex = 7, .egress = true, .handle = 0xfc,
-			     .prio = 49153 };
+	struct fc_rec r2 = {
+		.kind = REC_TC_FILTER, .ifindex = 7, .egress = true, .handle = 0xfc, .prio = 49153
+	};
 	struct fc_rec r3 = { .kind = REC_FREEZE, .path = "/sys/fs/cgroup/a b/c" };
 	char ids[4][FC_RUN_ID_LEN];
 	FILE *f;

@@ -18,9 +18,8 @@ struct fc_command {
 
 #define FC_COMMAND(cname, csummary, cfn)                                                           \
 	static const struct fc_command __fc_cmd_##cname                                            \
-		__attribute__((section("fc_cmds"), used, aligned(8))) = {                         \
-			.name = #cname, .summary = csummary, .fn = cfn                              \
-		}
+	    __attribute__((section("fc_cmds"), used,                                               \
+			   aligned(8))) = { .name = #cname, .summary = csummary, .fn = cfn }
 
 int fc_main(int argc, char **argv);
 /* Common option handling: -v/--verbose and -q; returns true when the option was one of them. */

@@ -21,19 +21,32 @@
 static const struct {
 	const char *flag, *key;
 } flag_keys[] = {
-	{ "probability", "probability" }, { "count", "count" },
-	{ "direction", "direction" },	  { "model", "model" },
-	{ "proto", "match.proto" },	  { "ports", "match.ports" },
-	{ "port", "match.ports" },	  { "local-ports", "match.local_ports" },
-	{ "cidrs", "match.cidrs" },	  { "cidr", "match.cidrs" },
-	{ "errno", "errno" },		  { "devices", "devices" },
-	{ "device", "devices" },	  { "tc", "tc" },
-	{ "signal", "signal" },		  { "of", "of" },
-	{ "select", "select" },		  { "restore", "restore" },
-	{ "recovery", "recovery" },	  { "pause", "pause" },
-	{ "delay", "delay" },		  { "jitter", "jitter" },
-	{ "distribution", "distribution" }, { "path", "path" },
-	{ "operations", "operations" },	  { "mechanism", "mechanism" },
+	{ "probability", "probability" },
+	{ "count", "count" },
+	{ "direction", "direction" },
+	{ "model", "model" },
+	{ "proto", "match.proto" },
+	{ "ports", "match.ports" },
+	{ "port", "match.ports" },
+	{ "local-ports", "match.local_ports" },
+	{ "cidrs", "match.cidrs" },
+	{ "cidr", "match.cidrs" },
+	{ "errno", "errno" },
+	{ "devices", "devices" },
+	{ "device", "devices" },
+	{ "tc", "tc" },
+	{ "signal", "signal" },
+	{ "of", "of" },
+	{ "select", "select" },
+	{ "restore", "restore" },
+	{ "recovery", "recovery" },
+	{ "pause", "pause" },
+	{ "delay", "delay" },
+	{ "jitter", "jitter" },
+	{ "distribution", "distribution" },
+	{ "path", "path" },
+	{ "operations", "operations" },
+	{ "mechanism", "mechanism" },
 	{ "function", "function" },
 };
 
@@ -48,47 +61,48 @@ static void usage(FILE *f)
 		   "\nTypes:");
 	for (int i = 0; types[i]; i++)
 		fprintf(f, " %s", types[i]);
-	fprintf(f,
-		"\n\nOptions:\n"
-		"  --cell CELL          cgroup path (absolute or below the cgroup2 mount), pid:N,\n"
-		"                       or unit:NAME (where systemd runs)\n"
-		"  --pid N              the cell of process N\n"
-		"  --duration D         how long (e.g. 30s, 5m); over 1h needs --max-duration\n"
-		"  --max-duration D     allow durations up to D\n"
-		"  --netns PATH         attach tc in this network namespace (e.g. /run/netns/x)\n"
-		"  --probability P      0..1 or percent (12.5%%)\n"
-		"  --count N            at most N injections in total\n"
-		"  --direction D        in, out, both (network faults)\n"
-		"  --proto P --ports L --local-ports L --cidrs L --errno E --model M --devices L\n"
-		"  --count N|all --of M --select S --signal SIG --restore CMD --recovery D\n"
-		"                       process-kill and pod-kill ('inject TYPE --help': keys)\n"
-		"  --pause D            cell-pause: thaw after D (default: at the end)\n"
-		"  --delay D --jitter J --distribution uniform|normal\n"
-		"                       network-latency (EDT + sch_fq on --devices)\n"
-		"  --path PREFIX --operations open,read,write --mechanism M\n"
-		"                       file-error (--force: every path of the cell)\n"
-		"  --set KEY=VALUE      any fault key (see docs/faults.md), e.g. gilbert.p=0.01\n"
-		"  --interval D         counter line period (default 1s)\n"
-		"  --force              allow a cell holding PID 1 or faultcell's own ancestors\n"
-		"  --json               counter lines as JSON objects\n"
-		"Exit: 0 ran to its deadline, 1 a killed process/pod not restored in time, 2 bad\n"
-		"input, 3 refused (cell, guard, lock, root, of mismatch), 4 kernel lacks the\n"
-		"mechanism, 5 aborted, 6 rollback incomplete, 7 internal.\n"
-		"Examples:\n"
-		"  faultcell inject network-loss --cell payments.slice --probability 5%% "
-		"--duration 2m\n"
-		"  faultcell inject network-loss --cell /sys/fs/cgroup/cell3 --proto tcp --ports "
-		"5432 \\\n      --probability 30%% --direction both --duration 30s\n"
-		"  faultcell inject network-blackhole --pid 4242 --cidrs 10.1.0.0/16 --duration 1m\n"
-		"  faultcell inject connect-error --cell cell3 --errno ECONNREFUSED:3,ETIMEDOUT:1 \\\n"
-		"      --probability 10%% --ports 443 --duration 5m\n"
-		"  faultcell inject pod-kill --cell payments.slice --count 1 --of 3 \\\n"
-		"      --restore 'systemctl start payments.target' --recovery 1m --duration 2m\n"
-		"  faultcell inject cell-pause --cell cell3 --pause 5s --duration 30s\n"
-		"  faultcell inject network-latency --cell cell3 --delay 100ms --jitter 10ms \\\n"
-		"      --devices eth0 --duration 1m\n"
-		"  faultcell inject file-error --cell cell3 --path /var/lib/db --errno EIO \\\n"
-		"      --operations read,write --probability 1%% --duration 5m\n");
+	fprintf(
+	    f,
+	    "\n\nOptions:\n"
+	    "  --cell CELL          cgroup path (absolute or below the cgroup2 mount), pid:N,\n"
+	    "                       or unit:NAME (where systemd runs)\n"
+	    "  --pid N              the cell of process N\n"
+	    "  --duration D         how long (e.g. 30s, 5m); over 1h needs --max-duration\n"
+	    "  --max-duration D     allow durations up to D\n"
+	    "  --netns PATH         attach tc in this network namespace (e.g. /run/netns/x)\n"
+	    "  --probability P      0..1 or percent (12.5%%)\n"
+	    "  --count N            at most N injections in total\n"
+	    "  --direction D        in, out, both (network faults)\n"
+	    "  --proto P --ports L --local-ports L --cidrs L --errno E --model M --devices L\n"
+	    "  --count N|all --of M --select S --signal SIG --restore CMD --recovery D\n"
+	    "                       process-kill and pod-kill ('inject TYPE --help': keys)\n"
+	    "  --pause D            cell-pause: thaw after D (default: at the end)\n"
+	    "  --delay D --jitter J --distribution uniform|normal\n"
+	    "                       network-latency (EDT + sch_fq on --devices)\n"
+	    "  --path PREFIX --operations open,read,write --mechanism M\n"
+	    "                       file-error (--force: every path of the cell)\n"
+	    "  --set KEY=VALUE      any fault key (see docs/faults.md), e.g. gilbert.p=0.01\n"
+	    "  --interval D         counter line period (default 1s)\n"
+	    "  --force              allow a cell holding PID 1 or faultcell's own ancestors\n"
+	    "  --json               counter lines as JSON objects\n"
+	    "Exit: 0 ran to its deadline, 1 a killed process/pod not restored in time, 2 bad\n"
+	    "input, 3 refused (cell, guard, lock, root, of mismatch), 4 kernel lacks the\n"
+	    "mechanism, 5 aborted, 6 rollback incomplete, 7 internal.\n"
+	    "Examples:\n"
+	    "  faultcell inject network-loss --cell payments.slice --probability 5%% "
+	    "--duration 2m\n"
+	    "  faultcell inject network-loss --cell /sys/fs/cgroup/cell3 --proto tcp --ports "
+	    "5432 \\\n      --probability 30%% --direction both --duration 30s\n"
+	    "  faultcell inject network-blackhole --pid 4242 --cidrs 10.1.0.0/16 --duration 1m\n"
+	    "  faultcell inject connect-error --cell cell3 --errno ECONNREFUSED:3,ETIMEDOUT:1 \\\n"
+	    "      --probability 10%% --ports 443 --duration 5m\n"
+	    "  faultcell inject pod-kill --cell payments.slice --count 1 --of 3 \\\n"
+	    "      --restore 'systemctl start payments.target' --recovery 1m --duration 2m\n"
+	    "  faultcell inject cell-pause --cell cell3 --pause 5s --duration 30s\n"
+	    "  faultcell inject network-latency --cell cell3 --delay 100ms --jitter 10ms \\\n"
+	    "      --devices eth0 --duration 1m\n"
+	    "  faultcell inject file-error --cell cell3 --path /var/lib/db --errno EIO \\\n"
+	    "      --operations read,write --probability 1%% --duration 5m\n");
 }
 
 struct inject_opts {
@@ -197,12 +211,15 @@ static int parse_args(int argc, char **argv, struct inject_opts *o, struct fc_di
 			if (fc_parse_duration(optarg, &ns) || !ns) {
 				fc_diag(d, 0, 0,
 					"--%s: '%s' is not a positive duration (e.g. 30s, 5m, 1h)",
-					c == 'd' ? "duration" : c == 'M' ? "max-duration" : "interval",
+					c == 'd'   ? "duration"
+					: c == 'M' ? "max-duration"
+						   : "interval",
 					optarg);
 				break;
 			}
-			*(c == 'd' ? &o->duration_ns : c == 'M' ? &o->max_duration_ns
-								: &o->interval_ns) = ns;
+			*(c == 'd'   ? &o->duration_ns
+			  : c == 'M' ? &o->max_duration_ns
+				     : &o->interval_ns) = ns;
 			break;
 		}
 		case 'n':
@@ -238,8 +255,9 @@ static int parse_args(int argc, char **argv, struct inject_opts *o, struct fc_di
 		usage(stdout);
 		/* `inject TYPE --help`: that fault's own keys too */
 		if (optind < argc && (ops = fc_fault_find(argv[optind])))
-			printf("\n%s: %s\nKeys (--KEY where a flag exists, else --set KEY=VALUE):\n%s",
-			       ops->type, ops->summary, ops->keys_help ?: "");
+			printf(
+			    "\n%s: %s\nKeys (--KEY where a flag exists, else --set KEY=VALUE):\n%s",
+			    ops->type, ops->summary, ops->keys_help ?: "");
 		return 1;
 	}
 	if (optind >= argc) {
@@ -254,8 +272,7 @@ static int parse_args(int argc, char **argv, struct inject_opts *o, struct fc_di
 	if (!o->duration_ns)
 		fc_diag(d, 0, 0, "inject: --duration is required (a fault never runs unbounded)");
 	else if (o->duration_ns > (o->max_duration_ns ?: 3600 * NSEC_PER_SEC))
-		fc_diag(d, 0, 0,
-			"inject: --duration is over %s: pass --max-duration to allow it",
+		fc_diag(d, 0, 0, "inject: --duration is over %s: pass --max-duration to allow it",
 			o->max_duration_ns ? "--max-duration" : "1h");
 	return err ?: (d->n ? -EINVAL : 0);
 }
@@ -266,8 +283,11 @@ static int do_inject(int argc, char **argv)
 	struct fc_diags d = {};
 	struct fc_session_opts so = {};
 	struct fc_rollback_report rb;
-	struct fc_session s = { .lock = -1, .st.fd = -1, .core.control_fd = -1,
-				.core.events_fd = -1, .netns_saved = -1 };
+	struct fc_session s = { .lock = -1,
+				.st.fd = -1,
+				.core.control_fd = -1,
+				.core.events_fd = -1,
+				.netns_saved = -1 };
 	struct fc_fault *f = NULL;
 	const struct fc_fault_ops *ops;
 	struct fc_cell cell;

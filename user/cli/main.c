@@ -12,18 +12,20 @@ static void usage(FILE *f)
 {
 	const struct fc_command *c;
 
-	fprintf(f, "Usage: faultcell [-v|-q] COMMAND [ARGS...]\n"
-		   "Inject faults into one cgroup (a cell) from inside the kernel, measure it, and\n"
-		   "roll back the moment an abort condition holds.\n\nCommands:\n");
+	fprintf(f,
+		"Usage: faultcell [-v|-q] COMMAND [ARGS...]\n"
+		"Inject faults into one cgroup (a cell) from inside the kernel, measure it, and\n"
+		"roll back the moment an abort condition holds.\n\nCommands:\n");
 	for (c = __start_fc_cmds; c < __stop_fc_cmds; c++)
 		if (!c->hidden)
 			fprintf(f, "  %-10s %s\n", c->name, c->summary);
-	fprintf(f, "\nRun 'faultcell COMMAND --help' for a command's options and examples.\n"
-		   "Exit codes: 0 ok, 1 hypothesis disproved, 2 usage, 3 refused, 4 kernel lacks a\n"
-		   "mechanism, 5 aborted by operator, 6 rollback incomplete, 7 internal error.\n"
-		   "Examples:\n"
-		   "  faultcell probe\n"
-		   "  faultcell recover\n");
+	fprintf(f,
+		"\nRun 'faultcell COMMAND --help' for a command's options and examples.\n"
+		"Exit codes: 0 ok, 1 hypothesis disproved, 2 usage, 3 refused, 4 kernel lacks a\n"
+		"mechanism, 5 aborted by operator, 6 rollback incomplete, 7 internal error.\n"
+		"Examples:\n"
+		"  faultcell probe\n"
+		"  faultcell recover\n");
 }
 
 bool cli_common_opt(int c)

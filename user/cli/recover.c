@@ -14,17 +14,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: faultcell recover [--run ID] [-v]\n"
-		   "Undo what a faultcell run recorded in %s and verify nothing of it remains:\n"
-		   "clear its control flag, thaw its frozen cgroups, remove its tc filters and the\n"
-		   "clsact qdisc it created. Nothing that is not recorded is touched. Refuses while a\n"
-		   "live run holds the lock (use 'faultcell abort' for a live run).\n"
-		   "Exit: 0 verified (or nothing to do), 3 a live run holds the lock, 6 something\n"
-		   "remains (a human is needed).\n"
-		   "Examples:\n"
-		   "  faultcell recover                 # every run whose loader is gone\n"
-		   "  faultcell recover --run 20261128T120000-a1b2c3\n",
-		fc_run_dir());
+	fprintf(
+	    f,
+	    "Usage: faultcell recover [--run ID] [-v]\n"
+	    "Undo what a faultcell run recorded in %s and verify nothing of it remains:\n"
+	    "clear its control flag, thaw its frozen cgroups, remove its tc filters and the\n"
+	    "clsact qdisc it created. Nothing that is not recorded is touched. Refuses while a\n"
+	    "live run holds the lock (use 'faultcell abort' for a live run).\n"
+	    "Exit: 0 verified (or nothing to do), 3 a live run holds the lock, 6 something\n"
+	    "remains (a human is needed).\n"
+	    "Examples:\n"
+	    "  faultcell recover                 # every run whose loader is gone\n"
+	    "  faultcell recover --run 20261128T120000-a1b2c3\n",
+	    fc_run_dir());
 }
 
 static int do_recover(int argc, char **argv)
@@ -109,8 +111,9 @@ static int do_recover(int argc, char **argv)
 		}
 		printf("recover: run %s\n%s", ids[i], log);
 		if (err == -EAGAIN || err) {
-			pr_warn("recover of run %s incomplete: %s (inspect with 'faultcell status')",
-				ids[i], err == -EAGAIN ? "items remain" : strerror(-err));
+			pr_warn(
+			    "recover of run %s incomplete: %s (inspect with 'faultcell status')",
+			    ids[i], err == -EAGAIN ? "items remain" : strerror(-err));
 			rc = FC_EXIT_ROLLBACK;
 		}
 	}

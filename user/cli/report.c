@@ -12,21 +12,25 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: faultcell report JOURNAL [--json] [--out PREFIX]\n"
-		   "Render a run's journal (one JSON line per window, fsync'd as it ran) as\n"
-		   "Markdown for the humans, or as one JSON summary. A journal cut short by a crash\n"
-		   "renders too, and says so.\n"
-		   "  --json         the JSON summary on stdout instead of Markdown\n"
-		   "  --out PREFIX   write PREFIX.md and PREFIX.json\n"
-		   "Examples:\n"
-		   "  faultcell report /var/lib/faultcell/journal/20261128T120000-a1b2c3.jsonl\n"
-		   "  faultcell report run.jsonl --out /tmp/gameday\n");
+	fprintf(f,
+		"Usage: faultcell report JOURNAL [--json] [--out PREFIX]\n"
+		"Render a run's journal (one JSON line per window, fsync'd as it ran) as\n"
+		"Markdown for the humans, or as one JSON summary. A journal cut short by a crash\n"
+		"renders too, and says so.\n"
+		"  --json         the JSON summary on stdout instead of Markdown\n"
+		"  --out PREFIX   write PREFIX.md and PREFIX.json\n"
+		"Examples:\n"
+		"  faultcell report /var/lib/faultcell/journal/20261128T120000-a1b2c3.jsonl\n"
+		"  faultcell report run.jsonl --out /tmp/gameday\n");
 }
 
 static int do_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", 0, NULL, 'j' }, { "out", 1, NULL, 'o' }, { "help", 0, NULL, 'h' }, {},
+		{ "json", 0, NULL, 'j' },
+		{ "out", 1, NULL, 'o' },
+		{ "help", 0, NULL, 'h' },
+		{},
 	};
 	const char *out = NULL;
 	bool json = false;

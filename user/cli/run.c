@@ -15,45 +15,53 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: faultcell run FILE [--bind FILE] [--yes] [--non-interactive] [--journal DIR]\n"
-		"                     [--time-scale F] [--netns PATH] [--metrics-listen ADDR]\n"
-		"                     [--textfile PATH] [--force]\n"
-		"Run a game day: measure the steady state (baseline), refuse if it does not hold,\n"
-		"inject the fault into the cell, evaluate the abort conditions every window, roll\n"
-		"back the moment one holds (or is unknown for its N windows: fail closed), verify\n"
-		"nothing is left, watch recovery, and write a journal a human reads the next\n"
-		"morning. Supervised (a terminal): type the cell's name to start. Unattended: --yes.\n"
-		"\nOptions:\n"
-		"  --bind FILE          services and metrics the file names (cells:, metrics:)\n"
-		"  --yes                no confirmation (timers, CI); without a terminal it is required\n"
-		"  --non-interactive    no live view or prompt, even on a terminal (needs --yes)\n"
-		"  --journal DIR        where the journal goes (default %s)\n"
-		"  --time-scale F       scale every duration by F (rehearsals, tests; journaled)\n"
-		"  --netns PATH         attach network faults in this network namespace\n"
-		"  --metrics-listen A   serve the cell's metrics for Prometheus on A (127.0.0.1:9464)\n"
-		"  --textfile PATH      write them for node_exporter's textfile collector\n"
-		"  --force              allow a cell holding PID 1 or faultcell's own ancestors\n"
-		"Exit: 0 hypothesis held, 1 disproved (aborted, not recovered, restore failed),\n"
-		"2 invalid input, 3 refused (cell, steady state, lock, freeze, no terminal),\n"
-		"4 kernel lacks a mechanism, 5 aborted by the operator, 6 rollback incomplete,\n"
-		"7 internal error (its own heartbeat lapsed).\n"
-		"Examples:\n"
-		"  faultcell run experiments/packet-loss.yaml\n"
-		"  faultcell run game-day.yaml --bind payments.bind.yaml --yes\n"
-		"  faultcell run experiments/cell-pause.yaml --time-scale 0.1 --yes\n",
-		getenv("FAULTCELL_JOURNAL_DIR") ?: "/var/lib/faultcell/journal");
+	fprintf(
+	    f,
+	    "Usage: faultcell run FILE [--bind FILE] [--yes] [--non-interactive] [--journal DIR]\n"
+	    "                     [--time-scale F] [--netns PATH] [--metrics-listen ADDR]\n"
+	    "                     [--textfile PATH] [--force]\n"
+	    "Run a game day: measure the steady state (baseline), refuse if it does not hold,\n"
+	    "inject the fault into the cell, evaluate the abort conditions every window, roll\n"
+	    "back the moment one holds (or is unknown for its N windows: fail closed), verify\n"
+	    "nothing is left, watch recovery, and write a journal a human reads the next\n"
+	    "morning. Supervised (a terminal): type the cell's name to start. Unattended: --yes.\n"
+	    "\nOptions:\n"
+	    "  --bind FILE          services and metrics the file names (cells:, metrics:)\n"
+	    "  --yes                no confirmation (timers, CI); without a terminal it is "
+	    "required\n"
+	    "  --non-interactive    no live view or prompt, even on a terminal (needs --yes)\n"
+	    "  --journal DIR        where the journal goes (default %s)\n"
+	    "  --time-scale F       scale every duration by F (rehearsals, tests; journaled)\n"
+	    "  --netns PATH         attach network faults in this network namespace\n"
+	    "  --metrics-listen A   serve the cell's metrics for Prometheus on A (127.0.0.1:9464)\n"
+	    "  --textfile PATH      write them for node_exporter's textfile collector\n"
+	    "  --force              allow a cell holding PID 1 or faultcell's own ancestors\n"
+	    "Exit: 0 hypothesis held, 1 disproved (aborted, not recovered, restore failed),\n"
+	    "2 invalid input, 3 refused (cell, steady state, lock, freeze, no terminal),\n"
+	    "4 kernel lacks a mechanism, 5 aborted by the operator, 6 rollback incomplete,\n"
+	    "7 internal error (its own heartbeat lapsed).\n"
+	    "Examples:\n"
+	    "  faultcell run experiments/packet-loss.yaml\n"
+	    "  faultcell run game-day.yaml --bind payments.bind.yaml --yes\n"
+	    "  faultcell run experiments/cell-pause.yaml --time-scale 0.1 --yes\n",
+	    getenv("FAULTCELL_JOURNAL_DIR") ?: "/var/lib/faultcell/journal");
 }
 
 static int do_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "bind", 1, NULL, 'b' },	     { "yes", 0, NULL, 'y' },
-		{ "non-interactive", 0, NULL, 'N' }, { "journal", 1, NULL, 'J' },
-		{ "time-scale", 1, NULL, 't' },	     { "netns", 1, NULL, 'n' },
-		{ "metrics-listen", 1, NULL, 'l' },  { "textfile", 1, NULL, 'T' },
-		{ "force", 0, NULL, 'F' },	     { "help", 0, NULL, 'h' },
-		{ "verbose", 0, NULL, 'v' },	     {},
+		{ "bind", 1, NULL, 'b' },
+		{ "yes", 0, NULL, 'y' },
+		{ "non-interactive", 0, NULL, 'N' },
+		{ "journal", 1, NULL, 'J' },
+		{ "time-scale", 1, NULL, 't' },
+		{ "netns", 1, NULL, 'n' },
+		{ "metrics-listen", 1, NULL, 'l' },
+		{ "textfile", 1, NULL, 'T' },
+		{ "force", 0, NULL, 'F' },
+		{ "help", 0, NULL, 'h' },
+		{ "verbose", 0, NULL, 'v' },
+		{},
 	};
 	struct fc_exp_opts eo = {};
 	struct fc_run_opts ro = {};
@@ -126,8 +134,9 @@ static int do_run(int argc, char **argv)
 	}
 	ro.interactive = !noninteractive && isatty(0) && isatty(1);
 	if (!ro.yes && !ro.interactive) {
-		pr_warn("refusing a supervised run without a terminal: pass --yes for an unattended "
-			"run");
+		pr_warn(
+		    "refusing a supervised run without a terminal: pass --yes for an unattended "
+		    "run");
 		fc_experiment_free(e);
 		return FC_EXIT_REFUSED;
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* faultcell status [--json]: the running experiment (if any) and everything of ours in the kernel. */
+/* faultcell status [--json]: the running experiment (if any) and everything of ours in the kernel.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,8 +79,8 @@ static int do_status(int argc, char **argv)
 			left = (int64_t)(st.deadline_ns - fc_now_coarse_ns());
 			printf("run %s: pid %d (%s), cell %s, deadline %s%.1fs%s\n", ids[i], st.pid,
 			       fc_pid_alive(st.pid) ? "alive" : "gone: run 'faultcell recover'",
-			       st.cell, left < 0 ? "passed " : "in ", (left < 0 ? -left : left) / 1e9,
-			       left < 0 ? " ago" : "");
+			       st.cell, left < 0 ? "passed " : "in ",
+			       (left < 0 ? -left : left) / 1e9, left < 0 ? " ago" : "");
 			if (st.journal[0])
 				printf("  journal %s\n", st.journal);
 		}

@@ -132,7 +132,8 @@ int fc_cell_resolve(const char *spec, struct fc_cell *cell, char *why, size_t wh
 	int err;
 
 	if (fc_cgroup2_mount(mnt, sizeof(mnt))) {
-		snprintf(why, whylen, "no cgroup2 filesystem is mounted (mount -t cgroup2 none DIR)");
+		snprintf(why, whylen,
+			 "no cgroup2 filesystem is mounted (mount -t cgroup2 none DIR)");
 		return -ENOENT;
 	}
 	if (!strncmp(spec, "pid:", 4)) {
@@ -149,7 +150,8 @@ int fc_cell_resolve(const char *spec, struct fc_cell *cell, char *why, size_t wh
 		return err;
 	}
 	if (!strncmp(spec, "unit:", 5)) {
-		/* Resolving a unit needs systemd's own view of the tree; without it there is none. */
+		/* Resolving a unit needs systemd's own view of the tree; without it there is none.
+		 */
 		if (access("/run/systemd/system", F_OK)) {
 			snprintf(why, whylen,
 				 "systemd is not running here, so unit '%s' cannot be resolved "
@@ -159,14 +161,14 @@ int fc_cell_resolve(const char *spec, struct fc_cell *cell, char *why, size_t wh
 		}
 		/* systemd knows where it put the unit: ask it, no shell involved */
 		char out[PATH_MAX];
-		char *argv[] = { "systemctl", "show", "-p", "ControlGroup", "--value",
-				 (char *)spec + 5, NULL };
+		char *argv[] = { "systemctl", "show",		"-p", "ControlGroup",
+				 "--value",   (char *)spec + 5, NULL };
 
 		err = fc_run_capture(argv, out, sizeof(out));
 		out[strcspn(out, "\n")] = 0;
 		if (err || !out[0]) {
-			snprintf(why, whylen, "systemd has no cgroup for unit '%s' (is it running?)",
-				 spec + 5);
+			snprintf(why, whylen,
+				 "systemd has no cgroup for unit '%s' (is it running?)", spec + 5);
 			return -ENOENT;
 		}
 		err = fc_cell_from_path(out, cell);
@@ -226,7 +228,8 @@ int fc_cell_guard(const struct fc_cell *cell, char *why, size_t whylen)
 	for (p = getpid(); p > 1; p = parent_of(p)) {
 		if (fc_cell_contains_pid(cell, p)) {
 			snprintf(why, whylen, "the cell's subtree holds %s (pid %d)",
-				 p == getpid() ? "faultcell itself" : "an ancestor of faultcell", p);
+				 p == getpid() ? "faultcell itself" : "an ancestor of faultcell",
+				 p);
 			return -EPERM;
 		}
 	}

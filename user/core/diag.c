@@ -25,7 +25,8 @@ void fc_diags_print(const struct fc_diags *d, FILE *f)
 {
 	for (int i = 0; i < d->n; i++) {
 		if (d->file && d->d[i].line)
-			fprintf(f, "%s:%d:%d: %s\n", d->file, d->d[i].line, d->d[i].col, d->d[i].msg);
+			fprintf(f, "%s:%d:%d: %s\n", d->file, d->d[i].line, d->d[i].col,
+				d->d[i].msg);
 		else if (d->file)
 			fprintf(f, "%s: %s\n", d->file, d->d[i].msg);
 		else

@@ -23,7 +23,7 @@ struct fc_diags {
 };
 
 void fc_diag(struct fc_diags *d, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void fc_diags_print(const struct fc_diags *d, FILE *f);
 
 /* "did you mean": the closest of @choices (NULL-terminated) to @word, or NULL if none is close. */

@@ -156,7 +156,8 @@ static int nl_dump_count(void *req, size_t len, int type, bool (*match)(struct n
 			err = -errno;
 			goto out;
 		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)n); h = NLMSG_NEXT(h, n)) {
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)n);
+		     h = NLMSG_NEXT(h, n)) {
 			if (h->nlmsg_type == NLMSG_DONE)
 				goto out;
 			if (h->nlmsg_type == NLMSG_ERROR) {
@@ -178,11 +179,14 @@ int fc_tc_count_filters(int ifindex, bool egress)
 		struct nlmsghdr nh;
 		struct tcmsg tc;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
-			.tcm_parent = TC_H_MAKE(TC_H_CLSACT,
-						egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS) },
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETTFILTER,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC,
+			.tcm_ifindex = ifindex,
+			.tcm_parent =
+			    TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS) },
 	};
 	int n = nl_dump_count(&req, sizeof(req), RTM_NEWTFILTER, NULL, NULL);
 
@@ -211,8 +215,10 @@ bool fc_tc_clsact_exists(int ifindex)
 		struct nlmsghdr nh;
 		struct tcmsg tc;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETQDISC,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETQDISC,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = 1 },
 		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex },
 	};
 

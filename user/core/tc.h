@@ -14,7 +14,7 @@
 
 /* Not in Debian 12's 6.1 UAPI headers (kernel BTF: BPF_TCX_INGRESS = 46, EGRESS = 47). */
 #define FC_BPF_TCX_INGRESS 46
-#define FC_BPF_TCX_EGRESS 47
+#define FC_BPF_TCX_EGRESS  47
 
 enum fc_tc_mode { FC_TC_AUTO = 0, FC_TC_TCX, FC_TC_CLSACT };
 
@@ -22,7 +22,7 @@ struct fc_tc_attach {
 	int ifindex;
 	bool egress;
 	enum fc_tc_mode used;
-	int link_fd;	    /* TCX */
+	int link_fd;	       /* TCX */
 	uint32_t handle, prio; /* clsact */
 	bool created_qdisc;
 };

@@ -8,7 +8,7 @@
 #include <signal.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NSEC_PER_SEC 1000000000ULL
+#define NSEC_PER_SEC  1000000000ULL
 #define NSEC_PER_MSEC 1000000ULL
 
 /* Set by signal handlers: the second piece of global mutable state (design.md §2). */
@@ -45,8 +45,6 @@ void fc_make_run_id(char *buf, size_t len);
 
 /* Install handlers for SIGINT/SIGTERM that set fc_exiting. */
 void fc_install_exit_handlers(void);
-
-
 
 /* Run argv (no shell), capture its stdout into buf. 0 when it exited 0, else -errno/-ECHILD. */
 int fc_run_capture(char *const argv[], char *buf, size_t len);

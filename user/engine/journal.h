@@ -30,11 +30,11 @@ void fc_journal_close(struct fc_journal *j);
 /* One record: begin(type) … members … end() (which flushes and fsyncs). */
 void fc_jbegin(struct fc_journal *j, const char *type);
 void fc_jend(struct fc_journal *j);
-void fc_jobj(struct fc_journal *j, const char *key); /* "key":{ … fc_jclose */
-void fc_jarr(struct fc_journal *j, const char *key); /* "key":[ … fc_jclose */
-void fc_jclose(struct fc_journal *j, char bracket);  /* '}' or ']' */
+void fc_jobj(struct fc_journal *j, const char *key);		      /* "key":{ … fc_jclose */
+void fc_jarr(struct fc_journal *j, const char *key);		      /* "key":[ … fc_jclose */
+void fc_jclose(struct fc_journal *j, char bracket);		      /* '}' or ']' */
 void fc_jstr(struct fc_journal *j, const char *key, const char *val); /* NULL → null */
-void fc_jnum(struct fc_journal *j, const char *key, double v);	       /* NaN → null */
+void fc_jnum(struct fc_journal *j, const char *key, double v);	      /* NaN → null */
 void fc_jint(struct fc_journal *j, const char *key, long long v);
 void fc_jbool(struct fc_journal *j, const char *key, bool v);
 /* A JSON string with escapes, to any stream. */

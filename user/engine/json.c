@@ -30,19 +30,30 @@ static char *str(struct pr *r)
 		if (c == '\\') {
 			c = *r->p++;
 			switch (c) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			case 'b':
+				c = '\b';
+				break;
+			case 'f':
+				c = '\f';
+				break;
 			case 'u': {
-				unsigned v = strtoul((char[5]){ r->p[0], r->p[1], r->p[2], r->p[3], 0 },
-						     NULL, 16);
+				unsigned v = strtoul(
+				    (char[5]){ r->p[0], r->p[1], r->p[2], r->p[3], 0 }, NULL, 16);
 
 				if (strlen(r->p) < 4)
 					goto bad;
 				r->p += 4;
-				c = v < 0x80 ? (char)v : '?'; /* we only write control chars this way */
+				c = v < 0x80 ? (char)v
+					     : '?'; /* we only write control chars this way */
 				break;
 			}
 			case 0:

@@ -10,9 +10,9 @@ enum fc_jt { FC_J_NULL, FC_J_BOOL, FC_J_NUM, FC_J_STR, FC_J_ARR, FC_J_OBJ };
 
 struct fc_jv {
 	enum fc_jt t;
-	char *key;  /* member name inside an object */
-	char *s;    /* FC_J_STR */
-	double n;   /* FC_J_NUM; FC_J_BOOL: 0/1 */
+	char *key; /* member name inside an object */
+	char *s;   /* FC_J_STR */
+	double n;  /* FC_J_NUM; FC_J_BOOL: 0/1 */
 	int nkids;
 	struct fc_jv *kids;
 };

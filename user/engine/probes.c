@@ -111,8 +111,8 @@ static int start_http(struct fc_probe *p)
 				     path, path[strlen(path) - 1] == '/' ? "" : "/", q, host);
 	} else {
 		p->reqlen = snprintf(p->req, sizeof(p->req),
-				     "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n", path,
-				     host);
+				     "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n",
+				     path, host);
 	}
 	p->fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd < 0)
@@ -197,7 +197,8 @@ static void read_some(struct fc_probe *p, bool *eof)
 
 int fc_prom_parse(const char *body, double *out)
 {
-	/* {"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[T,"V"]}]}} */
+	/* {"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[T,"V"]}]}}
+	 */
 	const char *v = strstr(body, "\"value\":[");
 	char *end;
 

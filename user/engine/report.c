@@ -10,7 +10,7 @@
 #include "engine/report.h"
 
 #define MAXM 32
-#define NPH 3
+#define NPH  3
 
 static const char *const phases[NPH] = { "baseline", "inject", "recovery" };
 
@@ -21,7 +21,7 @@ struct stat {
 
 struct model {
 	struct fc_jv *start, *baseline, *inject, *rollback, *recovery, *end, *recover, *notify,
-		*freeze;
+	    *freeze;
 	int nmetrics;
 	char names[MAXM][64];
 	struct stat st[NPH][MAXM]; /* cell side */
@@ -78,12 +78,10 @@ static void add_window(struct model *m, const struct fc_jv *w)
 
 static struct fc_jv **slot(struct model *m, const char *type)
 {
-	static const char *const types[] = { "start",	 "baseline", "inject", "rollback",
-					     "recovery", "end",	     "recover", "notify",
-					     "freeze" };
-	struct fc_jv **slots[] = { &m->start,	 &m->baseline, &m->inject,
-				   &m->rollback, &m->recovery, &m->end,
-				   &m->recover,	 &m->notify,   &m->freeze };
+	static const char *const types[] = { "start", "baseline", "inject", "rollback", "recovery",
+					     "end",   "recover",  "notify", "freeze" };
+	struct fc_jv **slots[] = { &m->start, &m->baseline, &m->inject, &m->rollback, &m->recovery,
+				   &m->end,   &m->recover,  &m->notify, &m->freeze };
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (!strcmp(types[i], type))
@@ -139,7 +137,8 @@ static void md_faults(FILE *f, const struct fc_jv *faults)
 
 	if (!a || a->t != FC_J_ARR || !a->nkids)
 		return;
-	fprintf(f, "\n| fault | mechanism | seen | matched | injected | inert (disabled/deadline/heartbeat) |\n"
+	fprintf(f, "\n| fault | mechanism | seen | matched | injected | inert "
+		   "(disabled/deadline/heartbeat) |\n"
 		   "|---|---|---|---|---|---|\n");
 	for (int i = 0; i < a->nkids; i++) {
 		const struct fc_jv *x = &a->kids[i];
@@ -159,15 +158,16 @@ static void render_md(const struct model *m, const char *path, FILE *f)
 
 	fprintf(f, "# %s\n\n", str_or(s, "title", "(untitled)"));
 	fprintf(f, "- **Hypothesis:** %s\n", str_or(s, "hypothesis", "(none written)"));
-	fprintf(f, "- **Run:** %s on %s (kernel %s)\n", str_or(s, "run", "?"), str_or(s, "host", "?"),
-		str_or(s, "kernel", "?"));
+	fprintf(f, "- **Run:** %s on %s (kernel %s)\n", str_or(s, "run", "?"),
+		str_or(s, "host", "?"), str_or(s, "kernel", "?"));
 	fprintf(f, "- **Cell:** %s%s%s\n", str_or(s, "cell", "?"),
 		fc_jgets(s, "control") ? "; control " : "", str_or(s, "control", ""));
 	fprintf(f, "- **Blast radius:** %s\n", str_or(s, "blast_radius", "(not stated)"));
 	fprintf(f, "- **Steady state:** %s %s\n", str_or(s, "steady_state_metric", "?"),
 		str_or(s, "steady_state", "?"));
-	fprintf(f, "- **Timeline:** baseline %.3gs, inject %.3gs, recovery %.3gs; window %.3gs, "
-		   "max_gap %.3gs\n",
+	fprintf(f,
+		"- **Timeline:** baseline %.3gs, inject %.3gs, recovery %.3gs; window %.3gs, "
+		"max_gap %.3gs\n",
 		fc_jgetn(s, "baseline_s", NAN), fc_jgetn(s, "duration_s", NAN),
 		fc_jgetn(s, "recovery_s", NAN), fc_jgetn(s, "window_s", NAN),
 		fc_jgetn(s, "max_gap_s", NAN));
@@ -180,8 +180,9 @@ static void render_md(const struct model *m, const char *path, FILE *f)
 			fc_jgetn(m->end, "exit", -1), fc_jgets(m->end, "reason") ? ": " : "",
 			str_or(m->end, "reason", ""));
 	} else {
-		fprintf(f, "**Incomplete journal**: the loader stopped before its verdict (killed, "
-			   "OOM, power). What follows is the record up to that moment%s.\n",
+		fprintf(f,
+			"**Incomplete journal**: the loader stopped before its verdict (killed, "
+			"OOM, power). What follows is the record up to that moment%s.\n",
 			m->recover ? " and what `recover` undid" : "");
 	}
 	fprintf(f, "\n## Abort conditions\n\n");
@@ -189,8 +190,9 @@ static void render_md(const struct model *m, const char *path, FILE *f)
 		fprintf(f, "- `%s`: %s\n", str_or(&rules->kids[i], "name", "?"),
 			str_or(&rules->kids[i], "rule", "?"));
 	fprintf(f, "- windows with a rule holding: %d\n", m->breach_windows);
-	fprintf(f, "\n## Metrics (cell)\n\n| metric | phase | windows | no data | min | mean | max |\n"
-		   "|---|---|---|---|---|---|---|\n");
+	fprintf(f,
+		"\n## Metrics (cell)\n\n| metric | phase | windows | no data | min | mean | max |\n"
+		"|---|---|---|---|---|---|---|\n");
 	for (int k = 0; k < m->nmetrics; k++)
 		for (int p = 0; p < NPH; p++) {
 			const struct stat *st = &m->st[p][k];
@@ -209,7 +211,8 @@ static void render_md(const struct model *m, const char *path, FILE *f)
 
 		fprintf(f, "- cause: %s\n", str_or(m->rollback, "cause", "?"));
 		fprintf(f, "- verified with the inventory: %s\n",
-			v && v->n ? "yes, nothing of the run remained" : "**NO**: a human is needed");
+			v && v->n ? "yes, nothing of the run remained"
+				  : "**NO**: a human is needed");
 		if (fc_jget(m->rollback, "abort_to_inert_us"))
 			fprintf(f, "- disable → first call passed untouched: %.1f µs\n",
 				fc_jgetn(m->rollback, "abort_to_inert_us", NAN));
@@ -234,8 +237,9 @@ static void render_md(const struct model *m, const char *path, FILE *f)
 			fc_jgetn(m->notify, "exit", -1));
 	if (m->freeze)
 		fprintf(f, "- froze further experiments: %s\n", str_or(m->freeze, "path", "?"));
-	fprintf(f, "\n## Learning (for the humans)\n\n%s\n\n- did it hold?\n- what surprised us?\n"
-		   "- what do we fix?\n",
+	fprintf(f,
+		"\n## Learning (for the humans)\n\n%s\n\n- did it hold?\n- what surprised us?\n"
+		"- what do we fix?\n",
 		str_or(s, "learning_record", "Write what you learned here."));
 	if (m->torn)
 		fprintf(f, "\n_%d unreadable line(s) in %s (a write cut short)._\n", m->torn, path);
@@ -257,7 +261,7 @@ static void render_json(const struct model *m, FILE *f)
 	fprintf(f, ",\"reason\":");
 	fc_jescape(f, m->end ? str_or(m->end, "reason", "") : "");
 	fprintf(f, ",\"rollback_verified\":%s",
-		m->rollback ? (fc_jgetn(m->rollback, "verified", 0) ? "true" : "false")
+		m->rollback  ? (fc_jgetn(m->rollback, "verified", 0) ? "true" : "false")
 		: m->recover ? (fc_jgetn(m->recover, "verified", 0) ? "true" : "false")
 			     : "null");
 	fprintf(f, ",\"windows\":{\"baseline\":%d,\"inject\":%d,\"recovery\":%d}", m->windows[0],
@@ -270,8 +274,8 @@ static void render_json(const struct model *m, FILE *f)
 		for (int p = 0; p < NPH; p++) {
 			const struct stat *st = &m->st[p][k];
 
-			fprintf(f, "%s\"%s\":{\"n\":%d,\"nodata\":%d", p ? "," : "", phases[p], st->n,
-				st->nodata);
+			fprintf(f, "%s\"%s\":{\"n\":%d,\"nodata\":%d", p ? "," : "", phases[p],
+				st->n, st->nodata);
 			if (st->n)
 				fprintf(f, ",\"min\":%.9g,\"mean\":%.9g,\"max\":%.9g", st->min,
 					st->sum / st->n, st->max);

@@ -26,7 +26,8 @@ struct run {
 	bool has_control;
 	struct fc_session s;
 	bool began;
-	struct fc_core mcore; /* the tracer's: its own run-id tag, so fault rollback verifies alone */
+	struct fc_core
+	    mcore; /* the tracer's: its own run-id tag, so fault rollback verifies alone */
 	struct fc_tracer *tracer;
 	struct fc_export exp;
 	bool export_open;

@@ -16,9 +16,9 @@
 #include "metrics/tracer.h"
 
 static const char *const exit_words[] = {
-	"hypothesis held",	  "hypothesis disproved", "invalid input",
-	"refused by preflight",	  "kernel lacks a mechanism", "aborted by the operator",
-	"rollback incomplete",	  "internal error",
+	"hypothesis held",	"hypothesis disproved",	    "invalid input",
+	"refused by preflight", "kernel lacks a mechanism", "aborted by the operator",
+	"rollback incomplete",	"internal error",
 };
 
 static int resolve(const struct fc_cellref *ref, struct fc_cell *out, const char *what)
@@ -264,8 +264,7 @@ int fc_run_prepare(struct run *r)
 		return rc;
 	journal_start(r);
 	printf("run %s: %s\n  cell %s%s%s\n  journal %s\n", r->s.run_id, e->title, r->cell.rel,
-	       r->has_control ? ", control " : "", r->has_control ? r->control.rel : "",
-	       r->j.path);
+	       r->has_control ? ", control " : "", r->has_control ? r->control.rel : "", r->j.path);
 	fflush(stdout);
 	r->next_window_ns = fc_now_ns() + e->window.ns;
 	return 0;
@@ -311,7 +310,8 @@ int fc_run_rollback(struct run *r, int why)
 	fc_jstr(&r->j, "cause", why ? r->reason : "duration reached");
 	fc_run_journal_faults(r, "faults");
 	if (rb->first_inert_ns >= rb->disabled_at_ns && rb->first_inert_ns)
-		fc_jnum(&r->j, "abort_to_inert_us", (rb->first_inert_ns - rb->disabled_at_ns) / 1e3);
+		fc_jnum(&r->j, "abort_to_inert_us",
+			(rb->first_inert_ns - rb->disabled_at_ns) / 1e3);
 	fc_jnum(&r->j, "abort_to_links_gone_ms", (rb->links_gone_ns - rb->disabled_at_ns) / 1e6);
 	/* faults that killed hold nothing in the kernel: their restore is checked after this */
 	nkept = fc_session_take_restorable(&r->s, kept, FC_SESSION_MAX_FAULTS);
@@ -365,7 +365,8 @@ static void on_abort(struct run *r, int rc)
 		int fd, err;
 
 		err = fc_mkdir_p(getenv("FAULTCELL_STATE_DIR") ?: "/var/lib/faultcell", 0750);
-		fd = err ? -1 : open(fc_freeze_path(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+		fd = err ? -1
+			 : open(fc_freeze_path(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 		if (fd >= 0) {
 			dprintf(fd, "run %s aborted: %s\njournal %s\n", r->s.run_id, r->reason,
 				r->j.path);

@@ -71,8 +71,8 @@ static bool key_listed(const struct fc_metric *m, const char *key)
 static bool bpf_value(const struct fc_metric *m, const struct fc_window *w, int cell, double *out,
 		      uint32_t *samples)
 {
-	bool any = false, latency = !strcmp(m->stat, "mean") || !strcmp(m->stat, "max") ||
-				    m->stat[0] == 'p';
+	bool any = false,
+	     latency = !strcmp(m->stat, "mean") || !strcmp(m->stat, "max") || m->stat[0] == 'p';
 	double v = 0;
 	uint64_t n = 0;
 
@@ -367,7 +367,8 @@ static int phase_inject(struct run *r)
 		c.first_window = r->inject_from;
 		for (int q = 0; q < r->e->nrules; q++) {
 			rules[q] = fc_cond_eval(r->e->rules[q].cond, &c, r->nw - 1);
-			r->unknown_streak[q] = rules[q] == FC_UNKNOWN ? r->unknown_streak[q] + 1 : 0;
+			r->unknown_streak[q] =
+			    rules[q] == FC_UNKNOWN ? r->unknown_streak[q] + 1 : 0;
 		}
 		/* the heartbeat follows a completed evaluation, never a stalled one */
 		fc_session_heartbeat(&r->s);

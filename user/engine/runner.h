@@ -19,9 +19,9 @@ struct fc_run_opts {
 	const char *netns;	 /* attach tc in this netns */
 	const char *metrics_listen, *textfile;
 	const char *self_exe;
-	bool yes;	      /* no confirmation */
-	bool interactive;     /* a TTY: live view, confirmation unless --yes */
-	bool force;	      /* allow a cell holding PID 1 or our ancestors */
+	bool yes;		 /* no confirmation */
+	bool interactive;	 /* a TTY: live view, confirmation unless --yes */
+	bool force;		 /* allow a cell holding PID 1 or our ancestors */
 	char journal_path[4096]; /* out: where the journal went */
 	char run_id[64];	 /* out */
 };

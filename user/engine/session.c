@@ -82,7 +82,8 @@ int fc_session_add(struct fc_session *s, struct fc_fault *f)
 
 	if (s->nfaults >= FC_SESSION_MAX_FAULTS) {
 		fc_fault_free(f);
-		snprintf(s->why, sizeof(s->why), "at most %d faults at once", FC_SESSION_MAX_FAULTS);
+		snprintf(s->why, sizeof(s->why), "at most %d faults at once",
+			 FC_SESSION_MAX_FAULTS);
 		return FC_EXIT_USAGE;
 	}
 	s->faults[s->nfaults++] = f;

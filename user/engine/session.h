@@ -27,13 +27,13 @@ struct fc_session_opts {
 };
 
 struct fc_rollback_report {
-	uint64_t disabled_at_ns;  /* enabled = 0 written (CLOCK_MONOTONIC) */
-	uint64_t first_inert_ns;  /* first call the programs let through after that (BPF clock) */
-	uint64_t links_gone_ns;	  /* every fault detached and its object closed */
+	uint64_t disabled_at_ns; /* enabled = 0 written (CLOCK_MONOTONIC) */
+	uint64_t first_inert_ns; /* first call the programs let through after that (BPF clock) */
+	uint64_t links_gone_ns;	 /* every fault detached and its object closed */
 	uint64_t verified_ns;
-	int remaining;		  /* inventory items of the run left (0 = verified) */
-	char log[4096];		  /* what was undone */
-	char left[2048];	  /* what remains, when something does */
+	int remaining;	 /* inventory items of the run left (0 = verified) */
+	char log[4096];	 /* what was undone */
+	char left[2048]; /* what remains, when something does */
 };
 
 struct fc_session {

@@ -155,9 +155,10 @@ static int connerr_open(struct fc_fault *f)
 	bpf_program__set_autoload(p->skel->progs.fc_connerr_sendmsg6, c->send);
 	err = connerr_bpf__load(p->skel);
 	if (err) {
-		snprintf(f->why, sizeof(f->why),
-			 "the kernel refused the cgroup sock_addr programs with bpf_set_retval (%s)",
-			 strerror(-err));
+		snprintf(
+		    f->why, sizeof(f->why),
+		    "the kernel refused the cgroup sock_addr programs with bpf_set_retval (%s)",
+		    strerror(-err));
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -167,8 +168,10 @@ static int connerr_attach(struct fc_fault *f, struct fc_state *st)
 {
 	struct connerr_cfg *c = f->cfg;
 	struct connerr_priv *p = f->priv;
-	struct fc_connerr_cfg k = { .m = c->nm.m, .p_fail = fc_prob_fixed(c->prob),
-				    .count_limit = c->count, .nerr = c->nerr };
+	struct fc_connerr_cfg k = { .m = c->nm.m,
+				    .p_fail = fc_prob_fixed(c->prob),
+				    .count_limit = c->count,
+				    .nerr = c->nerr };
 	struct bpf_program *progs[2];
 	uint64_t total = 0, acc = 0;
 	__u32 zero = 0;
@@ -192,8 +195,10 @@ static int connerr_attach(struct fc_fault *f, struct fc_state *st)
 	p->cgfd = open(f->core->cells[0].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->cgfd < 0)
 		return -errno;
-	progs[0] = c->send ? p->skel->progs.fc_connerr_sendmsg4 : p->skel->progs.fc_connerr_connect4;
-	progs[1] = c->send ? p->skel->progs.fc_connerr_sendmsg6 : p->skel->progs.fc_connerr_connect6;
+	progs[0] =
+	    c->send ? p->skel->progs.fc_connerr_sendmsg4 : p->skel->progs.fc_connerr_connect4;
+	progs[1] =
+	    c->send ? p->skel->progs.fc_connerr_sendmsg6 : p->skel->progs.fc_connerr_connect6;
 	for (int i = 0; i < 2; i++) {
 		p->links[i] = bpf_program__attach_cgroup(progs[i], p->cgfd);
 		if (!p->links[i])

@@ -45,7 +45,7 @@ int fc_spec_set(struct fc_fault_spec *s, const char *key, const char *val, int l
 void fc_spec_unused(struct fc_fault_spec *s, const char *const *known, struct fc_diags *d);
 
 /* Typed getters: on a bad value they add a diagnostic and return -EINVAL. */
-int fc_kv_prob(struct fc_kv *kv, struct fc_diags *d, double *out);	/* "5%", "0.05" */
+int fc_kv_prob(struct fc_kv *kv, struct fc_diags *d, double *out); /* "5%", "0.05" */
 int fc_kv_u64(struct fc_kv *kv, struct fc_diags *d, uint64_t min, uint64_t max, uint64_t *out);
 int fc_kv_duration(struct fc_kv *kv, struct fc_diags *d, uint64_t *ns);
 
@@ -66,7 +66,7 @@ struct fc_fault_ops {
 	const char *type;
 	const char *aliases[4];
 	const char *summary;
-	const char *keys_help; /* for --help: the spec keys with one line each */
+	const char *keys_help;	 /* for --help: the spec keys with one line each */
 	const char *const *keys; /* every key parse accepts (for "did you mean") */
 	size_t cfg_size;
 	int (*parse)(struct fc_fault_spec *spec, void *cfg, struct fc_diags *d);
@@ -108,7 +108,7 @@ struct fc_fault {
 
 #define FC_FAULT(name)                                                                             \
 	static const struct fc_fault_ops *const __fc_fault_##name                                  \
-		__attribute__((section("fc_faults"), used, aligned(8))) = &name
+	    __attribute__((section("fc_faults"), used, aligned(8))) = &name
 
 const struct fc_fault_ops *fc_fault_find(const char *type);
 /* NULL-terminated list of every registered type name, for messages. */

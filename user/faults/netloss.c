@@ -22,8 +22,8 @@
 
 _Static_assert((int)NS_SEEN == (int)FC_STAT_FAMILY, "family slots start at FC_STAT_FAMILY");
 
-#define DIR_OUT 1
-#define DIR_IN 2
+#define DIR_OUT	 1
+#define DIR_IN	 2
 #define MAX_DEVS 16
 
 struct netloss_cfg {
@@ -48,8 +48,9 @@ struct netloss_priv {
 };
 
 static const char *const netloss_keys[] = {
-	"probability", "count", "direction", "model", "gilbert.p", "gilbert.r",
-	"gilbert.loss_good", "gilbert.loss_bad", "devices", "tc", FC_NETMATCH_KEYS, NULL,
+	"probability", "count",	    "direction",	 "model",
+	"gilbert.p",   "gilbert.r", "gilbert.loss_good", "gilbert.loss_bad",
+	"devices",     "tc",	    FC_NETMATCH_KEYS,	 NULL,
 };
 
 static int parse_common(struct fc_fault_spec *spec, struct netloss_cfg *c, struct fc_diags *d)
@@ -93,7 +94,8 @@ static int parse_common(struct fc_fault_spec *spec, struct netloss_cfg *c, struc
 		else if (!strcmp(kv->val, "clsact"))
 			c->tc_mode = FC_TC_CLSACT;
 		else if (strcmp(kv->val, "auto")) {
-			fc_diag(d, kv->line, kv->col, "tc: '%s' is not auto, tcx or clsact", kv->val);
+			fc_diag(d, kv->line, kv->col, "tc: '%s' is not auto, tcx or clsact",
+				kv->val);
 			err = -EINVAL;
 		}
 	}
@@ -136,7 +138,8 @@ static int netloss_parse(struct fc_fault_spec *spec, void *cfg, struct fc_diags 
 			kv = fc_spec_get(spec, ge[i]);
 			if (!kv && i < 2) {
 				fc_diag(d, spec->line, spec->col,
-					"model gilbert-elliott needs %s (transition probability)", ge[i]);
+					"model gilbert-elliott needs %s (transition probability)",
+					ge[i]);
 				err = -EINVAL;
 			} else if (kv && fc_kv_prob(kv, d, dst[i])) {
 				err = -EINVAL;
@@ -169,8 +172,8 @@ static void netloss_describe(const void *cfg, char *buf, size_t len)
 	const struct netloss_cfg *c = cfg;
 	char m[512];
 	const char *dir = c->dirs == (DIR_IN | DIR_OUT) ? "in and out"
-			  : c->dirs == DIR_IN		  ? "incoming"
-							  : "outgoing";
+			  : c->dirs == DIR_IN		? "incoming"
+							: "outgoing";
 
 	fc_netmatch_describe(&c->nm, m, sizeof(m));
 	if (c->blackhole)
@@ -243,8 +246,8 @@ static int write_cfg(struct fc_fault *f)
 	if (err)
 		return err;
 	return bpf_map_update_elem(bpf_map__fd(p->skel->maps.fc_netloss_cfg), &zero, &k, BPF_ANY)
-		       ? -errno
-		       : 0;
+		   ? -errno
+		   : 0;
 }
 
 /* Every device that is up in this netns, loopback included: where the cell's packets leave. */
@@ -398,16 +401,17 @@ static const struct fc_fault_ops netloss_ops = {
 };
 FC_FAULT(netloss_ops);
 
-static const char *const blackhole_keys[] = { "direction", "count", "devices", "tc",
-					      FC_NETMATCH_KEYS, NULL };
+static const char *const blackhole_keys[] = { "direction", "count",	     "devices",
+					      "tc",	   FC_NETMATCH_KEYS, NULL };
 
 static const struct fc_fault_ops blackhole_ops = {
 	.type = "network-blackhole",
 	.aliases = { "blackhole", "partition" },
 	.summary = "drop every packet to/from given peers or ports: a partition of the cell",
-	.keys_help = "  match.cidrs / match.ports / match.local_ports  what to cut off (one needed)\n"
-		     "  match.proto        tcp, udp, icmp or any\n"
-		     "  direction D        both (default), in or out\n",
+	.keys_help =
+	    "  match.cidrs / match.ports / match.local_ports  what to cut off (one needed)\n"
+	    "  match.proto        tcp, udp, icmp or any\n"
+	    "  direction D        both (default), in or out\n",
 	.keys = blackhole_keys,
 	.cfg_size = sizeof(struct netloss_cfg),
 	.parse = blackhole_parse,

@@ -31,9 +31,10 @@ static int parse_ports(struct fc_kv *kv, struct fc_port_range *r, __u8 *n, struc
 		if (*end == '-')
 			hi = strtoul(end + 1, &end, 10);
 		if (*end || !lo || lo > 65535 || hi > 65535 || hi < lo || tok[0] == '-') {
-			fc_diag(d, kv->line, kv->col,
-				"%s: '%s' is not a port or port range (1-65535, e.g. 80 or 8000-8080)",
-				kv->key, tok);
+			fc_diag(
+			    d, kv->line, kv->col,
+			    "%s: '%s' is not a port or port range (1-65535, e.g. 80 or 8000-8080)",
+			    kv->key, tok);
 			return -EINVAL;
 		}
 		if (*n >= FC_MAX_PORT_RANGES) {
@@ -97,7 +98,8 @@ int fc_netmatch_parse(struct fc_fault_spec *spec, struct fc_netmatch *nm, struct
 			nm->m.proto = FC_PROTO_ICMP;
 		else if (strcmp(kv->val, "any")) {
 			fc_diag(d, kv->line, kv->col,
-				"match.proto: unknown protocol '%s' (tcp, udp, icmp or any)", kv->val);
+				"match.proto: unknown protocol '%s' (tcp, udp, icmp or any)",
+				kv->val);
 			err = -EINVAL;
 		}
 	}
@@ -111,7 +113,8 @@ int fc_netmatch_parse(struct fc_fault_spec *spec, struct fc_netmatch *nm, struct
 		snprintf(buf, sizeof(buf), "%s", kv->val);
 		for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 			if (nm->ncidr >= FC_MAX_CIDRS) {
-				fc_diag(d, kv->line, kv->col, "match.cidrs: at most %d", FC_MAX_CIDRS);
+				fc_diag(d, kv->line, kv->col, "match.cidrs: at most %d",
+					FC_MAX_CIDRS);
 				err = -EINVAL;
 				break;
 			}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The `match` keys every network fault shares: match.proto, match.ports, match.local_ports, match.cidrs. */
+/* The `match` keys every network fault shares: match.proto, match.ports, match.local_ports,
+ * match.cidrs. */
 #ifndef FC_NETMATCH_H
 #define FC_NETMATCH_H
 
