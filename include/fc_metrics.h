@@ -18,6 +18,7 @@ enum fc_metric_id {
 	FC_M_TCP_RETRANSMITS = 4,
 	FC_M_TCP_RESETS = 5,
 	FC_M_FUNCTION_LATENCY = 6,
+	FC_M_KERNEL_FUNCTION_LATENCY = 7,
 };
 
 /* Syscall family: one descriptor pair per syscall number, zero when not asked for. */
@@ -39,6 +40,9 @@ enum fc_tcp_slot {
 
 /* Function family: one slot per attached probe, found through the probe's BPF cookie. */
 #define FC_FN_MAX 16
+
+/* Kernel-function family: one fentry/fexit pair per function (a program has one target). */
+#define FC_KF_MAX 4
 
 /* Counter slots of the tracer objects' fc_stats (after FC_STAT_FAMILY). */
 enum fc_trace_stat {

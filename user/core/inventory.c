@@ -10,6 +10,7 @@
 
 #include "core/cgroup.h"
 #include "core/inventory.h"
+#include "core/qdisc.h"
 #include "core/state.h"
 #include "core/tc.h"
 #include "core/util.h"
@@ -18,8 +19,8 @@
 
 const char *fc_inv_kind_name(enum fc_inv_kind k)
 {
-	static const char *names[] = { "?", "prog", "link", "tc-filter", "clsact", "frozen",
-				       "state" };
+	static const char *names[] = { "?",	  "prog",  "link", "tc-filter", "clsact",
+				       "frozen", "state", "qdisc" };
 
 	return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
@@ -234,6 +235,16 @@ static int collect_state(struct fc_inventory *inv, const char *run)
 				ri.id = rec->ifindex;
 				snprintf(ri.desc, sizeof(ri.desc), "clsact qdisc on %s (ifindex %d)",
 					 rec->ifname, rec->ifindex);
+			} else if (rec->kind == REC_QDISC) {
+				if (!fc_qdisc_rec_present(rec))
+					continue;
+				ri.kind = INV_QDISC;
+				ri.id = rec->ifindex;
+				ri.aux = rec->handle;
+				snprintf(ri.desc, sizeof(ri.desc),
+					 "%s qdisc %x: on %s (ifindex %d), replacing the kernel's %s",
+					 rec->qkind, rec->handle >> 16, rec->ifname, rec->ifindex,
+					 rec->qwas);
 			} else if (rec->kind == REC_FREEZE) {
 				if (fc_cgroup_is_frozen(rec->path) != 1)
 					continue;

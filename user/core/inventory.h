@@ -13,7 +13,15 @@
 
 #include "fc_control.h"
 
-enum fc_inv_kind { INV_PROG = 1, INV_LINK, INV_TC_FILTER, INV_CLSACT, INV_FROZEN, INV_STATE };
+enum fc_inv_kind {
+	INV_PROG = 1,
+	INV_LINK,
+	INV_TC_FILTER,
+	INV_CLSACT,
+	INV_FROZEN,
+	INV_STATE,
+	INV_QDISC, /* a recorded fq/mq root that is still ours */
+};
 
 struct fc_inv_item {
 	enum fc_inv_kind kind;

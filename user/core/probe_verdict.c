@@ -117,16 +117,23 @@ static void faults(struct fc_probe *p)
 	}
 
 	c = start(p, &f[5], "file-error");
-	if (ok(&c, "lsm"))
-		yes(&c, "lsm/file_open, file_permission filtered by cell and path");
-	else if (ok(&c, "lsm_cgroup"))
-		yes(&c, "lsm_cgroup/file_open on the cell, filtered by path");
-	else if (ok(&c, "fmod_ret"))
-		yes(&c, "fmod_ret on security_file_open/security_file_permission");
-	else if (ok(&c, "override_return"))
-		yes(&c, "kprobe + bpf_override_return on an error-injectable function");
-	else
-		no(&c, "lsm", "lsm_cgroup", "fmod_ret", "override_return", NULL);
+	{
+		/* bpf_d_path is refused in lsm/file_permission: reads/writes need fmod_ret */
+		bool fm = ok(&c, "fmod_ret");
+		const char *rw = fm ? "; read/write: fmod_ret/security_file_permission"
+				    : "; read/write: missing fmod_ret";
+
+		if (ok(&c, "lsm"))
+			yes(&c, "open: lsm/file_open%s; by cell and path (bpf_d_path)", rw);
+		else if (ok(&c, "lsm_cgroup"))
+			yes(&c, "open: lsm_cgroup/file_open on the cell%s; by path", rw);
+		else if (fm)
+			yes(&c, "open: fmod_ret/security_file_open%s; by cell and path", rw);
+		else if (ok(&c, "override_return"))
+			yes(&c, "open only: kprobe/openat + bpf_override_return");
+		else
+			no(&c, "lsm", "lsm_cgroup", "fmod_ret", "override_return", NULL);
+	}
 
 	c = start(p, &f[6], "kernel-function-error");
 	if (ok(&c, "override_return"))

@@ -7,6 +7,7 @@
 #include "core/cgroup.h"
 #include "core/control.h"
 #include "core/inventory.h"
+#include "core/qdisc.h"
 #include "core/recover.h"
 #include "core/tc.h"
 #include "core/util.h"
@@ -71,6 +72,14 @@ int fc_undo_state(const struct fc_state *st, char *log, size_t loglen)
 			first = err;
 		logf("%s tc filter ifindex %d %s prio %u\n", err ? "FAILED to remove" : "removed",
 		     rec->ifindex, rec->egress ? "egress" : "ingress", rec->prio);
+	}
+	/* our fq/mq root: deleting it makes the kernel re-create its own default */
+	for (r = st->nrecs - 1; r >= 0; r--) {
+		if (st->recs[r].kind != REC_QDISC)
+			continue;
+		err = fc_qdisc_restore(&st->recs[r], log, loglen);
+		if (err && !first)
+			first = err;
 	}
 	for (r = st->nrecs - 1; r >= 0; r--) {
 		const struct fc_rec *rec = &st->recs[r];

@@ -73,6 +73,10 @@ static void format_rec(const struct fc_rec *r, char *buf, size_t len)
 	case REC_FREEZE:
 		snprintf(buf, len, "freeze %s\n", r->path);
 		break;
+	case REC_QDISC:
+		snprintf(buf, len, "qdisc %d %s %x %s %s %u\n", r->ifindex, r->ifname, r->handle,
+			 r->qkind, r->qwas, r->drain_ms);
+		break;
 	}
 }
 
@@ -122,6 +126,9 @@ static int parse_line(struct fc_state *st, char *line)
 		   4) {
 		r.kind = REC_TC_FILTER;
 		r.egress = !strcmp(dir, "egress");
+	} else if (sscanf(line, "qdisc %d %31s %x %15s %15s %u", &r.ifindex, r.ifname, &r.handle,
+			  r.qkind, r.qwas, &r.drain_ms) == 6) {
+		r.kind = REC_QDISC;
 	} else if (!strncmp(line, "freeze ", 7)) {
 		r.kind = REC_FREEZE;
 		snprintf(r.path, sizeof(r.path), "%s", line + 7);
@@ -191,6 +198,20 @@ int fc_state_list(char ids[][FC_RUN_ID_LEN], int max)
 	return n;
 }
 
+/*
+ * The lock lives with the host's other lock files (/run/lock), so the run directory holds only
+ * state files and is empty after every clean run; a private run dir keeps its own lock.
+ */
+static void lock_path(char *buf, size_t len)
+{
+	if (getenv("FAULTCELL_RUN_DIR") && *getenv("FAULTCELL_RUN_DIR"))
+		snprintf(buf, len, "%s/lock", fc_run_dir());
+	else if (!access("/run/lock", W_OK))
+		snprintf(buf, len, "/run/lock/faultcell.lock");
+	else
+		snprintf(buf, len, "%s/lock", fc_run_dir());
+}
+
 int fc_lock_take(int *holder)
 {
 	char path[PATH_MAX], buf[32];
@@ -199,7 +220,7 @@ int fc_lock_take(int *holder)
 	err = fc_mkdir_p(fc_run_dir(), 0700);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "%s/lock", fc_run_dir());
+	lock_path(path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -231,7 +252,7 @@ int fc_lock_holder(void)
 	char path[PATH_MAX], buf[32];
 	int fd, pid = 0;
 
-	snprintf(path, sizeof(path), "%s/lock", fc_run_dir());
+	lock_path(path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

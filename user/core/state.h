@@ -8,6 +8,9 @@
  *	clsact IFINDEX IFNAME          we created a clsact qdisc there
  *	tc_filter IFINDEX DIR HANDLE PRIO   we attach a cls_bpf filter (DIR: ingress|egress)
  *	freeze PATH                    we freeze that cgroup
+ *	qdisc IFINDEX IFNAME HANDLE KIND WAS DRAIN_MS
+ *	                               we replace the kernel's default root (WAS) of that device
+ *	                               by our KIND (fq, or mq with fq children) with HANDLE (hex)
  */
 #ifndef FC_STATE_H
 #define FC_STATE_H
@@ -20,7 +23,7 @@
 
 #define FC_STATE_MAX_RECS 64
 
-enum fc_rec_kind { REC_CLSACT = 1, REC_TC_FILTER, REC_FREEZE };
+enum fc_rec_kind { REC_CLSACT = 1, REC_TC_FILTER, REC_FREEZE, REC_QDISC };
 
 struct fc_rec {
 	enum fc_rec_kind kind;
@@ -29,6 +32,8 @@ struct fc_rec {
 	bool egress;
 	uint32_t handle, prio;
 	char path[PATH_MAX];
+	char qkind[16], qwas[16]; /* REC_QDISC: our root's kind, the kernel's it replaced */
+	uint32_t drain_ms;	  /* REC_QDISC: how long delayed packets may still sit in it */
 };
 
 struct fc_state {
