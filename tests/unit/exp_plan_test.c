@@ -81,7 +81,7 @@ FC_TEST(exp_plan_scratch_cell, TIER_HOST | FC_T_ROOT)
 		test__log("%s", out);
 	ASSERT_STRSTR(out, "\"exit\":0", "would run");
 	ASSERT_STRSTR(out, "\"load\":\"loaded by the verifier, not attached\"", "verifier load");
-	ASSERT_STRSTR(out, "TC_ACT_STOLEN", "the probed mechanism");
+	ASSERT_STRSTR(out, "(TCP sees real loss)", "the probed mechanism");
 	ASSERT_STRSTR(out, "\"processes\":1", "the worker in the cell");
 	ASSERT_STRSTR(out, "\"windows\":3,\"default_windows\":true", "bare abort_when: N = 3");
 	ASSERT_STRSTR(out, "\"max_gap_ns\":3000000000", "max_gap");

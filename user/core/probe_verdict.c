@@ -76,8 +76,10 @@ static void net_faults(struct fc_probe *p, struct fc_verdict *v, const char *nam
 	bool skb = ok(&c, "cgroup_skb");
 	const char *egress = tcx ? "TCX link" : "clsact + cls_bpf (recorded in the state file)";
 
+	/* TCX maps TC_ACT_STOLEN to "next": there the drop is a redirect to nowhere (netloss.bpf.c) */
 	if ((tcx || clsact) && anc)
-		yes(&c, "egress: tc %s, TC_ACT_STOLEN (TCP sees real loss)%s", egress,
+		yes(&c, "egress: tc %s, %s (TCP sees real loss)%s", egress,
+		    tcx ? "redirect to ifindex 0" : "TC_ACT_STOLEN",
 		    skb ? "; ingress: cgroup_skb" : "; ingress: missing cgroup_skb");
 	else if (skb)
 		yes(&c, "cgroup_skb only: ingress real loss, egress drops are local (UDP-only)");
@@ -107,13 +109,11 @@ static void faults(struct fc_probe *p)
 
 	c = start(p, &f[4], "send-error");
 	{
-		bool udp = ok(&c, "sock_sendmsg"), tcp = ok(&c, "sk_msg");
-
-		if (udp || tcp)
-			yes(&c, "%s%s%s", udp ? "UDP: cgroup/sendmsg4,6 + bpf_set_retval" : "",
-			    udp && tcp ? "; " : "", tcp ? "TCP: sk_msg SK_DROP (EACCES)" : "");
+		/* unconnected UDP only: TCP's sends are connect-error's (sk_msg is not used yet) */
+		if (ok(&c, "sock_sendmsg"))
+			yes(&c, "unconnected UDP: cgroup/sendmsg4,6 + bpf_set_retval");
 		else
-			no(&c, "sock_sendmsg", "sk_msg", NULL);
+			no(&c, "sock_sendmsg", NULL);
 	}
 
 	c = start(p, &f[5], "file-error");
