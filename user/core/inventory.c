@@ -19,8 +19,8 @@
 
 const char *fc_inv_kind_name(enum fc_inv_kind k)
 {
-	static const char *names[] = { "?",	  "prog",  "link", "tc-filter", "clsact",
-				       "frozen", "state", "qdisc" };
+	static const char *names[] = { "?",	 "prog",   "link",  "tc-filter",
+				       "clsact", "frozen", "state", "qdisc" };
 
 	return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
@@ -109,7 +109,8 @@ int fc_prog_run_id(uint32_t prog_id, char *run, size_t len)
 			continue;
 		if (!bpf_obj_get_info_by_fd(mfd, &mi, &mlen) && mi.btf_id) {
 			nl = strlen(mi.name);
-			/* the kernel keeps 15 chars: "<obj>.rodata" is cut, ".rodata" stays a suffix */
+			/* the kernel keeps 15 chars: "<obj>.rodata" is cut, ".rodata" stays a
+			 * suffix */
 			if (nl >= 7 && !strcmp(mi.name + nl - 7, ".rodata"))
 				err = read_meta(mfd, &mi, run, len);
 		}
@@ -142,7 +143,8 @@ static int collect_progs(struct fc_inventory *inv, const char *run, uint32_t **i
 		fd = bpf_prog_get_fd_by_id(id);
 		if (fd >= 0) {
 			if (!bpf_obj_get_info_by_fd(fd, &info, &ilen))
-				snprintf(it.desc, sizeof(it.desc), "%s type %u", info.name, info.type);
+				snprintf(it.desc, sizeof(it.desc), "%s type %u", info.name,
+					 info.type);
 			close(fd);
 		}
 		err = add(inv, &it);
@@ -205,7 +207,8 @@ static int collect_state(struct fc_inventory *inv, const char *run)
 		struct fc_inv_item it = { .kind = INV_STATE };
 
 		snprintf(it.run, sizeof(it.run), "%s", ids[i]);
-		snprintf(it.desc, sizeof(it.desc), "state file of run %s (pid %d)", ids[i], st->pid);
+		snprintf(it.desc, sizeof(it.desc), "state file of run %s (pid %d)", ids[i],
+			 st->pid);
 		err = add(inv, &it);
 		/* recorded ifindexes belong to the run's netns; a vanished netns took them along */
 		if (fc_netns_enter(st->netns, &saved))
@@ -216,8 +219,8 @@ static int collect_state(struct fc_inventory *inv, const char *run)
 
 			snprintf(ri.run, sizeof(ri.run), "%s", ids[i]);
 			if (rec->kind == REC_TC_FILTER) {
-				int pid = fc_tc_filter_prog_id(rec->ifindex, rec->egress, rec->handle,
-							       rec->prio);
+				int pid = fc_tc_filter_prog_id(rec->ifindex, rec->egress,
+							       rec->handle, rec->prio);
 
 				if (pid <= 0)
 					continue;
@@ -226,25 +229,27 @@ static int collect_state(struct fc_inventory *inv, const char *run)
 				ri.aux = rec->handle << 16 | (rec->prio & 0xffff);
 				snprintf(ri.desc, sizeof(ri.desc),
 					 "tc filter ifindex %d %s handle 0x%x prio %u prog %d",
-					 rec->ifindex, rec->egress ? "egress" : "ingress", rec->handle,
-					 rec->prio, pid);
+					 rec->ifindex, rec->egress ? "egress" : "ingress",
+					 rec->handle, rec->prio, pid);
 			} else if (rec->kind == REC_CLSACT) {
 				if (!fc_tc_clsact_exists(rec->ifindex))
 					continue;
 				ri.kind = INV_CLSACT;
 				ri.id = rec->ifindex;
-				snprintf(ri.desc, sizeof(ri.desc), "clsact qdisc on %s (ifindex %d)",
-					 rec->ifname, rec->ifindex);
+				snprintf(ri.desc, sizeof(ri.desc),
+					 "clsact qdisc on %s (ifindex %d)", rec->ifname,
+					 rec->ifindex);
 			} else if (rec->kind == REC_QDISC) {
 				if (!fc_qdisc_rec_present(rec))
 					continue;
 				ri.kind = INV_QDISC;
 				ri.id = rec->ifindex;
 				ri.aux = rec->handle;
-				snprintf(ri.desc, sizeof(ri.desc),
-					 "%s qdisc %x: on %s (ifindex %d), replacing the kernel's %s",
-					 rec->qkind, rec->handle >> 16, rec->ifname, rec->ifindex,
-					 rec->qwas);
+				snprintf(
+				    ri.desc, sizeof(ri.desc),
+				    "%s qdisc %x: on %s (ifindex %d), replacing the kernel's %s",
+				    rec->qkind, rec->handle >> 16, rec->ifname, rec->ifindex,
+				    rec->qwas);
 			} else if (rec->kind == REC_FREEZE) {
 				if (fc_cgroup_is_frozen(rec->path) != 1)
 					continue;
@@ -300,10 +305,10 @@ int fc_inventory_new_items(const struct fc_inventory *before, const struct fc_in
 			continue;
 		n++;
 		if (out && used < outlen)
-			used += snprintf(out + used, outlen - used, "%s%s %u (run %s): %s",
-					 used ? "; " : "", fc_inv_kind_name(after->items[i].kind),
-					 after->items[i].id, after->items[i].run,
-					 after->items[i].desc);
+			used +=
+			    snprintf(out + used, outlen - used, "%s%s %u (run %s): %s",
+				     used ? "; " : "", fc_inv_kind_name(after->items[i].kind),
+				     after->items[i].id, after->items[i].run, after->items[i].desc);
 	}
 	return n;
 }

@@ -25,7 +25,7 @@ enum fc_inv_kind {
 
 struct fc_inv_item {
 	enum fc_inv_kind kind;
-	uint32_t id; /* prog/link id; ifindex for tc; 0 otherwise */
+	uint32_t id;  /* prog/link id; ifindex for tc; 0 otherwise */
 	uint32_t aux; /* tc: handle << 16 | prio & 0xffff; link: prog id */
 	char run[FC_RUN_ID_LEN];
 	char desc[PATH_MAX];

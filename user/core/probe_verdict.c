@@ -76,7 +76,8 @@ static void net_faults(struct fc_probe *p, struct fc_verdict *v, const char *nam
 	bool skb = ok(&c, "cgroup_skb");
 	const char *egress = tcx ? "TCX link" : "clsact + cls_bpf (recorded in the state file)";
 
-	/* TCX maps TC_ACT_STOLEN to "next": there the drop is a redirect to nowhere (netloss.bpf.c) */
+	/* TCX maps TC_ACT_STOLEN to "next": there the drop is a redirect to nowhere (netloss.bpf.c)
+	 */
 	if ((tcx || clsact) && anc)
 		yes(&c, "egress: tc %s, %s (TCP sees real loss)%s", egress,
 		    tcx ? "redirect to ifindex 0" : "TC_ACT_STOLEN",

@@ -63,8 +63,9 @@ int fc_undo_state(const struct fc_state *st, char *log, size_t loglen)
 			continue;
 		/* the same handle/prio could be somebody else's by now: check the program's tag */
 		if (fc_prog_run_id(prog, run, sizeof(run)) || strcmp(run, st->run_id)) {
-			logf("left tc filter ifindex %d prio %u: its program %d is not this run's\n",
-			     rec->ifindex, rec->prio, prog);
+			logf(
+			    "left tc filter ifindex %d prio %u: its program %d is not this run's\n",
+			    rec->ifindex, rec->prio, prog);
 			continue;
 		}
 		err = fc_tc_filter_remove(rec->ifindex, rec->egress, rec->handle, rec->prio);

@@ -42,7 +42,7 @@ struct fc_state {
 	uint64_t deadline_ns;
 	uint32_t control_map_id;
 	char cell[PATH_MAX];
-	char netns[PATH_MAX]; /* where recorded ifindexes live; "" = the loader's own */
+	char netns[PATH_MAX];	/* where recorded ifindexes live; "" = the loader's own */
 	char journal[PATH_MAX]; /* the run's journal: recover appends what it undid */
 	int nrecs;
 	struct fc_rec recs[FC_STATE_MAX_RECS];
