@@ -35,50 +35,6 @@ struct connerr_priv {
 static const char *const connerr_keys[] = { "probability", "errno", "count", FC_NETMATCH_KEYS,
 					    NULL };
 
-/* "ECONNREFUSED" or "ECONNREFUSED:70,ETIMEDOUT:30" (weights); the default is ECONNREFUSED. */
-static int parse_errnos(struct fc_kv *kv, struct connerr_cfg *c, struct fc_diags *d)
-{
-	char buf[sizeof(kv->val)], *save = NULL, *tok, *colon, *end;
-	const char *near;
-	unsigned long w;
-	int e;
-
-	snprintf(buf, sizeof(buf), "%s", kv->val);
-	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		w = 1;
-		colon = strchr(tok, ':');
-		if (colon) {
-			*colon = 0;
-			w = strtoul(colon + 1, &end, 10);
-			if (*end || !colon[1] || !w || w > 1000000) {
-				fc_diag(d, kv->line, kv->col,
-					"errno: weight '%s' of %s is not a whole number 1..1000000",
-					colon + 1, tok);
-				return -EINVAL;
-			}
-		}
-		e = fc_errno_by_name(tok);
-		if (e < 0) {
-			near = fc_closest(tok, fc_errno_names());
-			fc_diag(d, kv->line, kv->col, "errno: unknown errno name '%s'%s%s%s", tok,
-				near ? " (did you mean " : " (e.g. ECONNREFUSED, ETIMEDOUT)",
-				near ?: "", near ? "?)" : "");
-			return -EINVAL;
-		}
-		if (c->nerr >= FC_MAX_ERRNOS) {
-			fc_diag(d, kv->line, kv->col, "errno: at most %d errnos", FC_MAX_ERRNOS);
-			return -EINVAL;
-		}
-		c->err[c->nerr] = e;
-		c->weight[c->nerr++] = w;
-	}
-	if (!c->nerr) {
-		fc_diag(d, kv->line, kv->col, "errno: empty list");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int parse(struct fc_fault_spec *spec, struct connerr_cfg *c, struct fc_diags *d)
 {
 	struct fc_kv *kv;
@@ -90,7 +46,8 @@ static int parse(struct fc_fault_spec *spec, struct connerr_cfg *c, struct fc_di
 	if ((kv = fc_spec_get(spec, "count")) && fc_kv_u64(kv, d, 1, UINT32_MAX, &c->count))
 		err = -EINVAL;
 	if ((kv = fc_spec_get(spec, "errno"))) {
-		if (parse_errnos(kv, c, d))
+		if (fc_kv_errnos(kv, d, c->err, c->weight, FC_MAX_ERRNOS, &c->nerr,
+				 "ECONNREFUSED, ETIMEDOUT"))
 			err = -EINVAL;
 	} else {
 		c->nerr = 1;
@@ -173,19 +130,13 @@ static int connerr_attach(struct fc_fault *f, struct fc_state *st)
 				    .count_limit = c->count,
 				    .nerr = c->nerr };
 	struct bpf_program *progs[2];
-	uint64_t total = 0, acc = 0;
 	__u32 zero = 0;
 	int err;
 
 	(void)st; /* cgroup links are fd-bound: nothing to record */
 	for (int i = 0; i < c->nerr; i++)
-		total += c->weight[i];
-	for (int i = 0; i < c->nerr; i++) {
-		acc += c->weight[i];
 		k.err[i] = c->err[i];
-		/* the last bucket ends at 2^32 exactly, so every draw lands somewhere */
-		k.cum[i] = i == c->nerr - 1 ? 1ULL << 32 : (acc << 32) / total;
-	}
+	fc_errno_thresholds(c->weight, c->nerr, k.cum);
 	err = fc_netmatch_fill(&c->nm, bpf_map__fd(p->skel->maps.fc_cidr4),
 			       bpf_map__fd(p->skel->maps.fc_cidr6));
 	if (err)
@@ -213,7 +164,7 @@ static int connerr_counters(struct fc_fault *f, struct fc_fault_counters *out)
 {
 	struct connerr_priv *p = f->priv;
 
-	return p && p->skel ? fc_net_counters(p->skel->obj, out) : -ENOENT;
+	return p && p->skel ? fc_fault_obj_counters(p->skel->obj, out) : -ENOENT;
 }
 
 static void connerr_detach(struct fc_fault *f)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errnames.h"
 #include "core/util.h"
 #include "faults/fault.h"
 
@@ -189,4 +190,94 @@ void fc_fault_free(struct fc_fault *f)
 		f->ops->close(f);
 	free(f->cfg);
 	free(f);
+}
+
+int fc_kv_errnos(struct fc_kv *kv, struct fc_diags *d, int *err, unsigned int *weight, int max,
+		 int *n, const char *examples)
+{
+	char buf[sizeof(kv->val)], *save = NULL, *tok, *colon, *end;
+	const char *near;
+	unsigned long w;
+	int e;
+
+	*n = 0;
+	snprintf(buf, sizeof(buf), "%s", kv->val);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		w = 1;
+		colon = strchr(tok, ':');
+		if (colon) {
+			*colon = 0;
+			w = strtoul(colon + 1, &end, 10);
+			if (*end || !colon[1] || !w || w > 1000000) {
+				fc_diag(d, kv->line, kv->col,
+					"errno: weight '%s' of %s is not a whole number 1..1000000",
+					colon + 1, tok);
+				return -EINVAL;
+			}
+		}
+		e = fc_errno_by_name(tok);
+		if (e < 0) {
+			near = fc_closest(tok, fc_errno_names());
+			if (near)
+				fc_diag(d, kv->line, kv->col,
+					"errno: unknown errno name '%s' (did you mean %s?)", tok,
+					near);
+			else
+				fc_diag(d, kv->line, kv->col,
+					"errno: unknown errno name '%s' (e.g. %s)", tok, examples);
+			return -EINVAL;
+		}
+		if (*n >= max) {
+			fc_diag(d, kv->line, kv->col, "errno: at most %d errnos", max);
+			return -EINVAL;
+		}
+		err[*n] = e;
+		weight[(*n)++] = w;
+	}
+	if (!*n) {
+		fc_diag(d, kv->line, kv->col, "errno: empty list");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void fc_errno_thresholds(const unsigned int *weight, int n, unsigned long long *cum)
+{
+	unsigned long long total = 0, acc = 0;
+
+	for (int i = 0; i < n; i++)
+		total += weight[i];
+	for (int i = 0; i < n; i++) {
+		acc += weight[i];
+		cum[i] = i == n - 1 ? 1ULL << 32 : (acc << 32) / total;
+	}
+}
+
+int fc_fault_obj_counters(struct bpf_object *obj, struct fc_fault_counters *out)
+{
+	uint64_t s[FC_STAT_MAX];
+	int err = fc_obj_stats(obj, s);
+
+	if (err)
+		return err;
+	memset(out, 0, sizeof(*out));
+	out->seen = s[FC_STAT_FAMILY];
+	out->matched = s[FC_STAT_FAMILY + 1];
+	out->injected = s[FC_STAT_FAMILY + 2];
+	out->armed = s[FC_STAT_ARMED];
+	for (int i = 0; i < FC_INERT_MAX; i++)
+		out->inert[i] = s[i];
+	out->first_hit_ns = s[FC_STAT_FIRST_HIT_NS];
+	out->first_inert_ns = s[FC_STAT_FIRST_INERT_NS];
+	out->rb_fail = s[FC_STAT_RB_FAIL];
+	return 0;
+}
+
+unsigned long long fc_prob_fixed(double p)
+{
+	if (p <= 0)
+		return 0;
+	if (p >= 1)
+		return 1ULL << 32;
+	return (unsigned long long)(p * 4294967296.0 + 0.5);
 }

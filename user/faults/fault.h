@@ -48,6 +48,19 @@ void fc_spec_unused(struct fc_fault_spec *s, const char *const *known, struct fc
 int fc_kv_prob(struct fc_kv *kv, struct fc_diags *d, double *out); /* "5%", "0.05" */
 int fc_kv_u64(struct fc_kv *kv, struct fc_diags *d, uint64_t min, uint64_t max, uint64_t *out);
 int fc_kv_duration(struct fc_kv *kv, struct fc_diags *d, uint64_t *ns);
+/*
+ * An errno list: "EIO" or weighted "EIO:3,ENOSPC:1", names from <errno.h> (with "did you
+ * mean"). Fills err[]/weight[] (at most @max) and *n; @examples goes into the error message.
+ */
+int fc_kv_errnos(struct fc_kv *kv, struct fc_diags *d, int *err, unsigned int *weight, int max,
+		 int *n, const char *examples);
+/*
+ * The BPF side of a weighted errno list: cumulative thresholds for one bpf_get_prandom_u32()
+ * draw, the last ending at 2^32 exactly so every draw lands somewhere.
+ */
+void fc_errno_thresholds(const unsigned int *weight, int n, unsigned long long *cum);
+/* Fixed-point probability for BPF: p × 2^32 (2^32 = always), drawn against one prandom u32. */
+unsigned long long fc_prob_fixed(double p);
 
 struct fc_fault_counters {
 	uint64_t seen;	   /* calls/packets the programs looked at */
@@ -105,6 +118,12 @@ struct fc_fault {
 	char mechanism[160]; /* chosen at open/attach: "tc egress (TCX) on lo, eth0" */
 	char why[256];	     /* why open failed (kernel lacks X) */
 };
+
+/*
+ * Counters of a fault object whose family keeps seen, matched and injected in the first three
+ * family slots (FC_STAT_FAMILY on), as every BPF-based fault does. 0 or -errno.
+ */
+int fc_fault_obj_counters(struct bpf_object *obj, struct fc_fault_counters *out);
 
 #define FC_FAULT(name)                                                                             \
 	static const struct fc_fault_ops *const __fc_fault_##name                                  \

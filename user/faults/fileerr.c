@@ -50,49 +50,6 @@ struct fileerr_priv {
 static const char *const fileerr_keys[] = { "path",  "operations", "errno", "probability",
 					    "count", "mechanism",  "force", NULL };
 
-static int parse_errnos(struct fc_kv *kv, struct fileerr_cfg *c, struct fc_diags *d)
-{
-	char buf[sizeof(kv->val)], *save = NULL, *tok, *colon, *end;
-	const char *near;
-	unsigned long w;
-	int e;
-
-	snprintf(buf, sizeof(buf), "%s", kv->val);
-	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		w = 1;
-		colon = strchr(tok, ':');
-		if (colon) {
-			*colon = 0;
-			w = strtoul(colon + 1, &end, 10);
-			if (*end || !colon[1] || !w || w > 1000000) {
-				fc_diag(d, kv->line, kv->col,
-					"errno: weight '%s' of %s is not a whole number 1..1000000",
-					colon + 1, tok);
-				return -EINVAL;
-			}
-		}
-		e = fc_errno_by_name(tok);
-		if (e < 0) {
-			near = fc_closest(tok, fc_errno_names());
-			fc_diag(d, kv->line, kv->col, "errno: unknown errno name '%s'%s%s%s", tok,
-				near ? " (did you mean " : " (e.g. EIO, ENOSPC, EACCES)",
-				near ?: "", near ? "?)" : "");
-			return -EINVAL;
-		}
-		if (c->nerr >= FC_FE_MAX_ERRNOS) {
-			fc_diag(d, kv->line, kv->col, "errno: at most %d errnos", FC_FE_MAX_ERRNOS);
-			return -EINVAL;
-		}
-		c->err[c->nerr] = e;
-		c->weight[c->nerr++] = w;
-	}
-	if (!c->nerr) {
-		fc_diag(d, kv->line, kv->col, "errno: empty list");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* An absolute prefix, as the kernel will print it (symlinks resolved when it exists). */
 static int parse_path(struct fc_kv *kv, struct fileerr_cfg *c, struct fc_diags *d)
 {
@@ -161,7 +118,8 @@ static int fileerr_parse(struct fc_fault_spec *spec, void *cfg, struct fc_diags 
 		}
 	}
 	if ((kv = fc_spec_get(spec, "errno"))) {
-		if (parse_errnos(kv, c, d))
+		if (fc_kv_errnos(kv, d, c->err, c->weight, FC_FE_MAX_ERRNOS, &c->nerr,
+				 "EIO, ENOSPC, EACCES"))
 			err = -EINVAL;
 	} else {
 		c->nerr = 1;
@@ -337,17 +295,12 @@ static int write_cfg(struct fc_fault *f)
 	struct fileerr_cfg *c = f->cfg;
 	struct fileerr_priv *p = f->priv;
 	struct fc_fileerr_cfg k = { .ops = c->ops, .nerr = c->nerr, .count_limit = c->count };
-	unsigned long long total = 0, acc = 0;
 	__u32 zero = 0;
 
-	k.p_fail = c->prob >= 1 ? 1ULL << 32 : (unsigned long long)(c->prob * 4294967296.0);
+	k.p_fail = fc_prob_fixed(c->prob);
 	for (int i = 0; i < c->nerr; i++)
-		total += c->weight[i];
-	for (int i = 0; i < c->nerr; i++) {
-		acc += c->weight[i];
 		k.err[i] = c->err[i];
-		k.cum[i] = i == c->nerr - 1 ? 1ULL << 32 : (acc << 32) / total;
-	}
+	fc_errno_thresholds(c->weight, c->nerr, k.cum);
 	return bpf_map_update_elem(bpf_map__fd(p->skel->maps.fc_fileerr_cfg), &zero, &k, BPF_ANY)
 		   ? -errno
 		   : 0;
@@ -406,24 +359,8 @@ static int fileerr_attach(struct fc_fault *f, struct fc_state *st)
 static int fileerr_counters(struct fc_fault *f, struct fc_fault_counters *out)
 {
 	struct fileerr_priv *p = f->priv;
-	uint64_t s[FC_STAT_MAX];
-	int err;
 
-	if (!p || !p->skel)
-		return -ENOENT;
-	err = fc_obj_stats(p->skel->obj, s);
-	if (err)
-		return err;
-	memset(out, 0, sizeof(*out));
-	out->seen = s[FE_SEEN];
-	out->matched = s[FE_MATCHED];
-	out->injected = s[FE_INJECTED];
-	out->armed = s[FC_STAT_ARMED];
-	for (int i = 0; i < FC_INERT_MAX; i++)
-		out->inert[i] = s[i];
-	out->first_hit_ns = s[FC_STAT_FIRST_HIT_NS];
-	out->first_inert_ns = s[FC_STAT_FIRST_INERT_NS];
-	return 0;
+	return p && p->skel ? fc_fault_obj_counters(p->skel->obj, out) : -ENOENT;
 }
 
 static void fileerr_detach(struct fc_fault *f)

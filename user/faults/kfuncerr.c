@@ -39,42 +39,6 @@ struct kfuncerr_priv {
 static const char *const kfuncerr_keys[] = { "function", "errno",     "probability",
 					     "count",	 "mechanism", NULL };
 
-static int parse_errnos(struct fc_kv *kv, struct kfuncerr_cfg *c, struct fc_diags *d)
-{
-	char buf[sizeof(kv->val)], *save = NULL, *tok, *colon, *end;
-	const char *near;
-	unsigned long w;
-	int e;
-
-	snprintf(buf, sizeof(buf), "%s", kv->val);
-	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		w = 1;
-		colon = strchr(tok, ':');
-		if (colon) {
-			*colon = 0;
-			w = strtoul(colon + 1, &end, 10);
-			if (*end || !colon[1] || !w || w > 1000000) {
-				fc_diag(d, kv->line, kv->col,
-					"errno: weight '%s' of %s is not a whole number 1..1000000",
-					colon + 1, tok);
-				return -EINVAL;
-			}
-		}
-		e = fc_errno_by_name(tok);
-		if (e < 0 || c->nerr >= FC_KFE_MAX_ERRNOS) {
-			near = e < 0 ? fc_closest(tok, fc_errno_names()) : NULL;
-			fc_diag(d, kv->line, kv->col,
-				e < 0 ? "errno: unknown errno name '%s'%s%s%s"
-				      : "errno: too many (%s)%s%s%s",
-				tok, near ? " (did you mean " : "", near ?: "", near ? "?)" : "");
-			return -EINVAL;
-		}
-		c->err[c->nerr] = e;
-		c->weight[c->nerr++] = w;
-	}
-	return c->nerr ? 0 : -EINVAL;
-}
-
 static int kfuncerr_parse(struct fc_fault_spec *spec, void *cfg, struct fc_diags *d)
 {
 	struct kfuncerr_cfg *c = cfg;
@@ -103,7 +67,8 @@ static int kfuncerr_parse(struct fc_fault_spec *spec, void *cfg, struct fc_diags
 		err = -EINVAL;
 	}
 	if ((kv = fc_spec_get(spec, "errno"))) {
-		if (parse_errnos(kv, c, d))
+		if (fc_kv_errnos(kv, d, c->err, c->weight, FC_KFE_MAX_ERRNOS, &c->nerr,
+				 "EIO, ENOMEM, EAGAIN"))
 			err = -EINVAL;
 	} else {
 		c->nerr = 1;
@@ -213,18 +178,13 @@ static int kfuncerr_attach(struct fc_fault *f, struct fc_state *st)
 	struct kfuncerr_cfg *c = f->cfg;
 	struct kfuncerr_priv *p = f->priv;
 	struct fc_kfuncerr_cfg k = { .nerr = c->nerr, .count_limit = c->count };
-	unsigned long long total = 0, acc = 0;
 	__u32 zero = 0;
 
 	(void)st; /* the link is fd-bound: nothing to record */
-	k.p_fail = c->prob >= 1 ? 1ULL << 32 : (unsigned long long)(c->prob * 4294967296.0);
+	k.p_fail = fc_prob_fixed(c->prob);
 	for (int i = 0; i < c->nerr; i++)
-		total += c->weight[i];
-	for (int i = 0; i < c->nerr; i++) {
-		acc += c->weight[i];
 		k.err[i] = c->err[i];
-		k.cum[i] = i == c->nerr - 1 ? 1ULL << 32 : (acc << 32) / total;
-	}
+	fc_errno_thresholds(c->weight, c->nerr, k.cum);
 	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.fc_kfuncerr_cfg), &zero, &k, BPF_ANY))
 		return -errno;
 	p->link = p->mech == KFE_KPROBE
@@ -241,24 +201,8 @@ static int kfuncerr_attach(struct fc_fault *f, struct fc_state *st)
 static int kfuncerr_counters(struct fc_fault *f, struct fc_fault_counters *out)
 {
 	struct kfuncerr_priv *p = f->priv;
-	uint64_t s[FC_STAT_MAX];
-	int err;
 
-	if (!p || !p->skel)
-		return -ENOENT;
-	err = fc_obj_stats(p->skel->obj, s);
-	if (err)
-		return err;
-	memset(out, 0, sizeof(*out));
-	out->seen = s[KFE_SEEN];
-	out->matched = s[KFE_MATCHED];
-	out->injected = s[KFE_INJECTED];
-	out->armed = s[FC_STAT_ARMED];
-	for (int i = 0; i < FC_INERT_MAX; i++)
-		out->inert[i] = s[i];
-	out->first_hit_ns = s[FC_STAT_FIRST_HIT_NS];
-	out->first_inert_ns = s[FC_STAT_FIRST_INERT_NS];
-	return 0;
+	return p && p->skel ? fc_fault_obj_counters(p->skel->obj, out) : -ENOENT;
 }
 
 static void kfuncerr_detach(struct fc_fault *f)

@@ -349,7 +349,7 @@ static int netlat_counters(struct fc_fault *f, struct fc_fault_counters *out)
 
 	if (!p || !p->skel)
 		return -ENOENT;
-	return fc_net_counters(p->skel->obj, out);
+	return fc_fault_obj_counters(p->skel->obj, out);
 }
 
 static void netlat_detach(struct fc_fault *f)

@@ -345,7 +345,7 @@ static int netloss_counters(struct fc_fault *f, struct fc_fault_counters *out)
 {
 	struct netloss_priv *p = f->priv;
 
-	return p && p->skel ? fc_net_counters(p->skel->obj, out) : -ENOENT;
+	return p && p->skel ? fc_fault_obj_counters(p->skel->obj, out) : -ENOENT;
 }
 
 static void netloss_detach(struct fc_fault *f)

@@ -8,15 +8,6 @@
 
 #include "faults/netmatch.h"
 
-unsigned long long fc_prob_fixed(double p)
-{
-	if (p <= 0)
-		return 0;
-	if (p >= 1)
-		return 1ULL << 32;
-	return (unsigned long long)(p * 4294967296.0 + 0.5);
-}
-
 static int parse_ports(struct fc_kv *kv, struct fc_port_range *r, __u8 *n, struct fc_diags *d)
 {
 	char buf[sizeof(kv->val)], *save = NULL, *tok;
@@ -195,24 +186,4 @@ void fc_netmatch_describe(const struct fc_netmatch *nm, char *buf, size_t len)
 		u += snprintf(buf + u, len - u, "%s%s/%u", i ? ", " : " with peers in ", tmp,
 			      nm->cidr[i].prefix);
 	}
-}
-
-int fc_net_counters(struct bpf_object *obj, struct fc_fault_counters *out)
-{
-	uint64_t s[FC_STAT_MAX];
-	int err = fc_obj_stats(obj, s);
-
-	if (err)
-		return err;
-	memset(out, 0, sizeof(*out));
-	out->seen = s[NS_SEEN];
-	out->matched = s[NS_MATCHED];
-	out->injected = s[NS_INJECTED];
-	out->armed = s[FC_STAT_ARMED];
-	for (int i = 0; i < FC_INERT_MAX; i++)
-		out->inert[i] = s[i];
-	out->first_hit_ns = s[FC_STAT_FIRST_HIT_NS];
-	out->first_inert_ns = s[FC_STAT_FIRST_INERT_NS];
-	out->rb_fail = s[FC_STAT_RB_FAIL];
-	return 0;
 }

@@ -9,8 +9,6 @@
 #include "fc_net.h"
 #include "faults/fault.h"
 
-struct bpf_object;
-
 #define FC_MAX_CIDRS 64
 
 struct fc_cidr {
@@ -33,9 +31,5 @@ int fc_netmatch_parse(struct fc_fault_spec *spec, struct fc_netmatch *nm, struct
 int fc_netmatch_fill(const struct fc_netmatch *nm, int cidr4_fd, int cidr6_fd);
 /* "tcp to ports 80,443 of 10.0.0.0/8" */
 void fc_netmatch_describe(const struct fc_netmatch *nm, char *buf, size_t len);
-/* The network family's counters (fc_net.h slots) of a loaded object. 0 or -errno. */
-int fc_net_counters(struct bpf_object *obj, struct fc_fault_counters *out);
-/* Fixed-point probability for BPF: p × 2^32. */
-unsigned long long fc_prob_fixed(double p);
 
 #endif
