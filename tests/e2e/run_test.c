@@ -93,6 +93,15 @@ static pid_t run_start(struct rt *t, int *fd, const char *extra_arg)
 	return tspawn_fc_merged(a, fd);
 }
 
+/* Read the run's output until a line holding @what (e.g. "inject:") or 30 s of silence. */
+static void wait_for(int fd, const char *what)
+{
+	char line[256];
+
+	while (!tread_line(fd, line, sizeof(line), 30000) && !strstr(line, what))
+		;
+}
+
 static int run_wait(pid_t p, int fd, char *out, size_t len)
 {
 	tread_all(fd, out, len, 120000);
@@ -227,7 +236,7 @@ out:
 
 static void operator_case(const char *how)
 {
-	char *ab[] = { "abort", NULL }, ao[2048], line[256];
+	char *ab[] = { "abort", NULL }, ao[2048];
 	struct rt t;
 	int fd, rc;
 	pid_t p;
@@ -236,10 +245,7 @@ static void operator_case(const char *how)
 		goto out;
 	p = run_start(&t, &fd, NULL);
 	/* wait until injected */
-	do {
-		if (tread_line(fd, line, sizeof(line), 30000))
-			break;
-	} while (!strstr(line, "inject:"));
+	wait_for(fd, "inject:");
 	if (!strcmp(how, "sigterm"))
 		kill(p, SIGTERM);
 	else
@@ -266,7 +272,6 @@ FC_TEST(run_abort_command, TIER_E2E | FC_T_ROOT)
 
 FC_TEST(run_hanging_probe_fails_closed, TIER_E2E | FC_T_ROOT)
 {
-	char line[256];
 	struct rt t;
 	int fd, rc;
 	pid_t p;
@@ -274,10 +279,7 @@ FC_TEST(run_hanging_probe_fails_closed, TIER_E2E | FC_T_ROOT)
 	if (!rt_up(&t, "rp") || !write_exp(&t, "9", "100%", "3s", NULL))
 		goto out;
 	p = run_start(&t, &fd, NULL);
-	do {
-		if (tread_line(fd, line, sizeof(line), 30000))
-			break;
-	} while (!strstr(line, "inject:"));
+	wait_for(fd, "inject:");
 	/* from now on the probe hangs: no data, so the rule is unknown, and fails closed */
 	tsh("touch %s", t.flag);
 	rc = run_wait(p, fd, out, sizeof(out));
@@ -292,7 +294,7 @@ out:
 
 FC_TEST(run_sigstop_heartbeat_lapse, TIER_E2E | FC_T_ROOT)
 {
-	char *probe[] = { "cell_connect", NULL, PORT, NULL }, line[256], got[16] = "";
+	char *probe[] = { "cell_connect", NULL, PORT, NULL }, got[16] = "";
 	struct rt t;
 	int fd, pfd, rc;
 	pid_t p, w;
@@ -301,10 +303,7 @@ FC_TEST(run_sigstop_heartbeat_lapse, TIER_E2E | FC_T_ROOT)
 	if (!rt_up(&t, "rz") || !write_exp(&t, PORT, "100%", "20s", NULL))
 		goto out;
 	p = run_start(&t, &fd, NULL);
-	do {
-		if (tread_line(fd, line, sizeof(line), 30000))
-			break;
-	} while (!strstr(line, "inject:"));
+	wait_for(fd, "inject:");
 	kill(p, SIGSTOP);
 	probe[1] = t.cell.child;
 	/* max_gap is 3s: poll the cell's own connect until the fault is inert */
@@ -328,7 +327,6 @@ out:
 
 FC_TEST(run_sigkill_guard_recovers, TIER_E2E | FC_T_ROOT)
 {
-	char line[256];
 	struct rt t;
 	int fd;
 	pid_t p;
@@ -336,10 +334,7 @@ FC_TEST(run_sigkill_guard_recovers, TIER_E2E | FC_T_ROOT)
 	if (!rt_up(&t, "rk") || !write_exp(&t, PORT, "100%", "20s", NULL))
 		goto out;
 	p = run_start(&t, &fd, NULL);
-	do {
-		if (tread_line(fd, line, sizeof(line), 30000))
-			break;
-	} while (!strstr(line, "inject:"));
+	wait_for(fd, "inject:");
 	kill(p, SIGKILL);
 	run_wait(p, fd, out, sizeof(out));
 	journal(&t, jbuf, sizeof(jbuf));
@@ -374,7 +369,7 @@ out:
 
 FC_TEST(run_second_concurrent_refused, TIER_E2E | FC_T_ROOT)
 {
-	char *a[] = { "run", NULL, "--yes", "--journal", NULL, NULL }, o2[8192], line[256];
+	char *a[] = { "run", NULL, "--yes", "--journal", NULL, NULL }, o2[8192];
 	struct rt t;
 	int fd, rc;
 	pid_t p;
@@ -382,10 +377,7 @@ FC_TEST(run_second_concurrent_refused, TIER_E2E | FC_T_ROOT)
 	if (!rt_up(&t, "rc") || !write_exp(&t, "9", "100%", "20s", NULL))
 		goto out;
 	p = run_start(&t, &fd, NULL);
-	do {
-		if (tread_line(fd, line, sizeof(line), 30000))
-			break;
-	} while (!strstr(line, "baseline:"));
+	wait_for(fd, "baseline:");
 	a[1] = t.yaml;
 	a[4] = t.jdir;
 	rc = trun_fc(o2, sizeof(o2), a);
