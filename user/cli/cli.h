@@ -24,6 +24,8 @@ struct fc_command {
 int fc_main(int argc, char **argv);
 /* Common option handling: -v/--verbose and -q; returns true when the option was one of them. */
 bool cli_common_opt(int c);
+/* --time-scale F (0 < F <= 1000): 0, or -EINVAL after saying why. Shared by run, validate, plan. */
+int cli_time_scale(const char *arg, double *out);
 /* "needs root" check with the design's exit code; prints the reason. */
 int cli_require_root(const char *what);
 

@@ -178,18 +178,14 @@ static int do_demo(int argc, char **argv)
 	bool keep = false, serve = false;
 	struct fc_demo d = {};
 	int c, rc, down;
-	char *end;
 
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		if (cli_common_opt(c))
 			continue;
 		switch (c) {
 		case 't':
-			eo.time_scale = strtod(optarg, &end);
-			if (*end || eo.time_scale <= 0 || eo.time_scale > 1000) {
-				pr_warn("--time-scale: '%s' is not a factor in (0, 1000]", optarg);
+			if (cli_time_scale(optarg, &eo.time_scale))
 				return FC_EXIT_USAGE;
-			}
 			break;
 		case 'e':
 			eo.path = optarg;

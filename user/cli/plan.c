@@ -16,8 +16,6 @@
 #include "engine/experiment.h"
 #include "engine/plan.h"
 
-int cli_time_scale(const char *arg, double *out); /* validate.c */
-
 static void usage(FILE *f)
 {
 	fprintf(f,

@@ -67,7 +67,6 @@ static int do_run(int argc, char **argv)
 	struct fc_run_opts ro = {};
 	struct fc_experiment *e = NULL;
 	bool noninteractive = false;
-	char *end;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "b:yhv", opts, NULL)) != -1) {
@@ -87,11 +86,8 @@ static int do_run(int argc, char **argv)
 			ro.journal_dir = optarg;
 			break;
 		case 't':
-			eo.time_scale = strtod(optarg, &end);
-			if (*end || eo.time_scale <= 0 || eo.time_scale > 1000) {
-				pr_warn("--time-scale: '%s' is not a factor in (0, 1000]", optarg);
+			if (cli_time_scale(optarg, &eo.time_scale))
 				return FC_EXIT_USAGE;
-			}
 			break;
 		case 'n':
 			ro.netns = optarg;
