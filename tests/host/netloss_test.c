@@ -286,12 +286,6 @@ static void tcp_case(struct env *e, const char *cg, const char *prob, long long 
 	kp = tspawn(NULL, e->net.peer_path, sink, &kfd);
 	if (!ASSERT_OK(tread_line(kfd, line, sizeof(line), 10000), "sink ready"))
 		goto out;
-	/*
-	 * No tail-loss probes in the sender's netns: a TLP is a retransmit the stack sends on a
-	 * slow path without any loss (seen once in a TCG guest), and would blur "drops we caused
-	 * → retransmits" into "the emulator was slow". Real losses still retransmit (RTO, dupacks).
-	 */
-	tsh("ip netns exec %s sysctl -qw net.ipv4.tcp_early_retrans=0", e->net.name);
 	if (!tinject_start(&t, a))
 		goto out;
 	r0 = tsnmp(e->net.path, "Tcp", "RetransSegs");
