@@ -136,15 +136,15 @@ run_guest() {
 	kernel_initramfs "$KVER" "$KDIR" "$job/initramfs.cpio"
 	vm_say "booting $KVER (timeout ${VM_TIMEOUT} s)"
 	# qboot: no SeaBIOS banner or escape codes on the console, and it boots PVH vmlinux.
-	# thread=single: with multi-threaded TCG, 6.12 guests died 2 boots in 5 from an int3 Oops
-	# in __schedule while a perf event flipped a static key (the other vCPU still ran the
-	# breakpoint the kernel's text patching had already retired). One host thread for both
-	# vCPUs keeps translation coherent; measured cost on 6.12: 110 s instead of 85–105 s.
+	# Multi-threaded TCG by default: single-threaded (VM_TCG_THREAD=single) avoids the int3
+	# Oops seen on 6.12 (a perf event flipping a static key while the other vCPU still ran the
+	# retired breakpoint), but it slowed guests enough for a TCP tail-loss probe to break an
+	# exact retransmit count once; a guest that dies boots once more instead (below).
 	local -a bios=()
 	[ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
 	t0=$EPOCHREALTIME
 	{
-		timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${bios[@]}" -accel tcg,thread=${VM_TCG_THREAD:-single} -cpu max \
+		timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${bios[@]}" -accel tcg,thread=${VM_TCG_THREAD:-multi} -cpu max \
 			-machine q35 -smp 2 -m "$VM_MEM" -nographic -no-reboot -nic none \
 			-kernel "$KDIR/vmlinux" -initrd "$job/initramfs.cpio" -append "$VM_CMDLINE" \
 			-fsdev local,id=fcroot,path=/,security_model=none,multidevs=remap,readonly=on \
