@@ -15,6 +15,7 @@ export FC_TEST_RECORD=${FC_TEST_RECORD:-$PWD/$OUT/test-record.txt}
 run_tier() {
 	local tier=$1 log=$OUT/test-$1.log start end line p f s
 	start=$(date +%s.%N)
+	rm -f "$log"
 	case $tier in
 	vm)
 		if [ "${VMTEST:-1}" = 0 ]; then
@@ -50,6 +51,11 @@ run_tier() {
 for t in $tiers; do
 	echo "=== tier $t"
 	run_tier "$t"
+done
+# Repeat what failed, with each tier's (or guest's) prefix, so the tail of a CI log names it.
+for t in $tiers; do
+	[ -f "$OUT/test-$t.log" ] || continue
+	grep -E '^(\[[0-9.a-z]+\] )?(  )?(FAIL |failed:)' "$OUT/test-$t.log" | sed "s/^/[$t] /"
 done
 echo "$P passed, $F failed, $S skipped"
 [ "$rc" = 0 ] && [ "$F" = 0 ]

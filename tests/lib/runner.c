@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <glob.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,6 +31,8 @@ struct result {
 	/* state of the running test, in the child */
 	int sub_active, sub_failed, sub_skipped, any_sub, top_failed, top_skipped;
 	char sub_name[128];
+	/* names of what failed, printed again just before the closing line */
+	char failed_names[2048];
 };
 
 static struct result *res;
@@ -69,12 +72,23 @@ static bool match_sub(const char *sub)
 	return !slash || !fnmatch(slash + 1, sub, 0) || strstr(sub, slash + 1);
 }
 
+static void note_failed(const char *name, const char *sub)
+{
+	size_t n = strlen(res->failed_names);
+
+	if (n + strlen(name) + 40 >= sizeof(res->failed_names))
+		return;
+	snprintf(res->failed_names + n, sizeof(res->failed_names) - n, " %s%s%s", name,
+		 sub ? "/" : "", sub ? sub : "");
+}
+
 static void end_subtest(void)
 {
 	if (!res->sub_active)
 		return;
 	if (res->sub_failed) {
 		printf("  FAIL %s/%s\n", cur->name, res->sub_name);
+		note_failed(cur->name, res->sub_name);
 		res->failed++;
 	} else if (res->sub_skipped) {
 		res->skipped++;
@@ -155,6 +169,38 @@ void test__record(const char *name, double value, const char *unit)
 	fclose(f);
 }
 
+/*
+ * A state file in the private run directory after a test means a run that was not rolled back
+ * and finished. A guard's recovery runs asynchronously after its loader dies, so allow it time
+ * (polling, generous on slow TCG guests); then fail this test, name the file, and recover it so
+ * the next test starts clean.
+ */
+static void check_state_leak(const struct fc_test *t)
+{
+	const char *dir = getenv("FAULTCELL_RUN_DIR");
+	int i;
+
+	if (!private_dirs || !dir)
+		return;
+	for (i = 0; i < 300; i++) {
+		glob_t g;
+		char pat[PATH_MAX];
+		int r;
+
+		snprintf(pat, sizeof(pat), "%s/*.state", dir);
+		r = glob(pat, 0, NULL, &g);
+		globfree(&g);
+		if (r)
+			return;
+		usleep(50000);
+	}
+	if (res->sub_active)
+		end_subtest();
+	test__fail(t->file, 0, "%s: left a state file after 15 s (a run not rolled back)", t->name);
+	tsh("for f in %s/*.state; do echo \"    leaked $f:\"; head -c 600 \"$f\" | sed 's/^/      /';"
+	    " done; %s recover >/dev/null 2>&1; rm -f %s/*.state", dir, fc_path, dir);
+}
+
 static void run_one(const struct fc_test *t, int timeout_s)
 {
 	struct timespec t0, t1;
@@ -201,8 +247,10 @@ static void run_one(const struct fc_test *t, int timeout_s)
 		res->sub_failed = 1;
 		end_subtest();
 	}
+	check_state_leak(t);
 	if (res->top_failed) {
 		printf("FAIL %s\n", t->name);
+		note_failed(t->name, NULL);
 		res->failed++;
 	} else if (res->top_skipped) {
 		res->skipped++;
@@ -358,6 +406,8 @@ int main(int argc, char **argv)
 		tsh("rm -rf %s /tmp/faultcell-test-%d; rmdir /run/faultcell-test 2>/dev/null",
 		    getenv("FAULTCELL_RUN_DIR"), getpid());
 	}
+	if (res->failed_names[0])
+		printf("failed:%s\n", res->failed_names);
 	printf("%d passed, %d failed, %d skipped\n", res->passed, res->failed, res->skipped);
 	return res->failed ? 1 : 0;
 }

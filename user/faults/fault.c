@@ -172,8 +172,17 @@ int fc_fault_new(struct fc_fault_spec *spec, struct fc_core *core, struct fc_dia
 		return -ENOMEM;
 	}
 	err = ops->parse(spec, f->cfg, d);
-	if (!err)
-		fc_spec_unused(spec, ops->keys, d);
+	/*
+	 * Report a misspelt key beside a parse error too, so the user fixes both in one pass. A
+	 * parse that failed early never reached (marked) the keys after the bad one: a listed key
+	 * counts as known then. A parse that succeeded marked every key it takes, so an unmarked
+	 * one is unknown to this type even when a sibling type shares the list.
+	 */
+	for (int i = 0; err && i < spec->nkv; i++)
+		for (int k = 0; ops->keys && ops->keys[k]; k++)
+			if (!strcmp(ops->keys[k], spec->kv[i].key))
+				spec->kv[i].used = true;
+	fc_spec_unused(spec, ops->keys, d);
 	if (err || d->n) {
 		fc_fault_free(f);
 		return -EINVAL;
