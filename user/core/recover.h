@@ -20,6 +20,12 @@ int fc_undo_state(const struct fc_state *st, char *log, size_t loglen);
  * grace period). Returns how many items remain (0 = verified), or -errno.
  */
 int fc_verify_gone(const char *run_id, int wait_ms, char *left, size_t leftlen);
+/*
+ * How long a rollback waits for the kernel to free what it released before it says "not
+ * verified". Freeing takes microseconds to milliseconds; the cap is generous because a false
+ * "not verified" leaves a state file and exit 4 behind a rollback that in fact worked.
+ */
+#define FC_VERIFY_WAIT_MS 5000
 
 /*
  * The whole recover of one run: undo, verify, remove the state file when verified.

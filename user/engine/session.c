@@ -198,7 +198,7 @@ static int session_verify(struct fc_session *s, struct fc_rollback_report *r)
 	s->nfaults = 0;
 	fc_core_close(&s->core);
 	/* 4. verify against the kernel: nothing tagged with this run may remain */
-	r->remaining = fc_verify_gone(s->run_id, 2000, r->left, sizeof(r->left));
+	r->remaining = fc_verify_gone(s->run_id, FC_VERIFY_WAIT_MS, r->left, sizeof(r->left));
 	r->verified_ns = fc_now_ns();
 	if (r->remaining)
 		return FC_EXIT_ROLLBACK;
