@@ -21,52 +21,8 @@
 #include "core/util.h"
 #include "metrics/hist.h"
 #include "lib/host.h"
+#include "lib/prom.h"
 #include "lib/test.h"
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	    !getsockname(fd, (struct sockaddr *)&a, &len))
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-/* GET http://127.0.0.1:port/path into @buf (body only). Bytes or -errno. */
-static int http_get(int port, const char *path, char *buf, size_t len)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	char req[2048], *body;
-	int fd, n;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-	if (write(fd, req, n) != n) {
-		close(fd);
-		return -EIO;
-	}
-	n = tread_all(fd, buf, len, 5000);
-	close(fd);
-	body = strstr(buf, "\r\n\r\n");
-	if (!body)
-		return -EPROTO;
-	memmove(buf, body + 4, strlen(body + 4) + 1);
-	return strlen(buf);
-}
 
 /* Our p99 from the exported buckets of the series whose line contains @match. */
 static double our_p99(const char *text, const char *match)
@@ -89,37 +45,26 @@ static double our_p99(const char *text, const char *match)
 	return fc_prom_quantile(0.99, le, cum, n);
 }
 
-/* The first sample's value of a Prometheus instant-query answer; NaN when there is none. */
-static double prom_value(const char *json)
-{
-	const char *v = strstr(json, "\"value\":[");
-
-	if (!v || !(v = strchr(v, ',')) || v[1] != '"')
-		return NAN;
-	return strtod(v + 2, NULL);
-}
-
 FC_TEST(trace_prometheus, TIER_HOST | FC_T_ROOT)
 {
-	char dir[] = "/tmp/fc-test-prom-XXXXXX", cfg[256], tsdb[256], textfile[256], addr[64];
-	char web[64], cfgarg[300], tsdbarg[300], webarg[100], line[8192], cmd[600];
+	char dir[] = "/tmp/fc-test-prom-XXXXXX", textfile[256], addr[64];
+	char line[8192], cmd[600];
 	char *w[] = { "sleeplat", "1500", "500", "0.7", NULL };
 	static char text[1 << 20], ans[1 << 16];
 	struct tcell cell = {};
-	int fd = -1, wfd = -1, pport, mport, i, st;
-	pid_t tp = -1, pp = -1, wp = -1;
+	int fd = -1, wfd = -1, mport, i, st;
+	pid_t tp = -1, wp = -1;
+	struct tprom prom = { .pid = -1 };
 	double ours = NAN, theirs = NAN;
-	FILE *f;
 
-	if (access("/usr/bin/prometheus", X_OK) || access("/usr/bin/promtool", X_OK)) {
+	if (!tprom_available()) {
 		test__skip("prometheus/promtool not installed (packaging/deps.txt: make deps)");
 		return;
 	}
 	if (!ASSERT_OK_PTR(mkdtemp(dir), "tmpdir") ||
 	    !ASSERT_OK(tcell_create(&cell, "prom", NULL), "cell"))
 		goto out;
-	mport = free_port();
-	pport = free_port();
+	mport = tfree_port();
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", mport);
 	snprintf(textfile, sizeof(textfile), "%s/faultcell.prom", dir);
 	char *a[] = { "trace",
@@ -167,42 +112,19 @@ FC_TEST(trace_prometheus, TIER_HOST | FC_T_ROOT)
 	ours = our_p99(text, "syscall=\"nanosleep\"");
 	ASSERT_TRUE(ours > 0, "our p99 from the exported buckets");
 	/* the scrape serves the same text as the file */
-	if (ASSERT_GT(http_get(mport, "/metrics", ans, sizeof(ans)), 0, "scrape"))
+	if (ASSERT_GT(thttp_get(mport, "/metrics", ans, sizeof(ans)), 0, "scrape"))
 		ASSERT_STRSTR(ans, "faultcell_syscall_latency_seconds_bucket{", "served");
 
-	snprintf(cfg, sizeof(cfg), "%s/prometheus.yml", dir);
-	snprintf(tsdb, sizeof(tsdb), "%s/tsdb", dir);
-	f = fopen(cfg, "w");
-	if (!ASSERT_OK_PTR(f, "config"))
-		goto out;
-	fprintf(f,
-		"global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
-		"  - job_name: faultcell\n    static_configs:\n      - targets: ['%s']\n",
-		addr);
-	fclose(f);
-	snprintf(cfgarg, sizeof(cfgarg), "--config.file=%s", cfg);
-	snprintf(tsdbarg, sizeof(tsdbarg), "--storage.tsdb.path=%s", tsdb);
-	snprintf(web, sizeof(web), "127.0.0.1:%d", pport);
-	snprintf(webarg, sizeof(webarg), "--web.listen-address=%s", web);
-	pp = fork();
-	if (pp == 0) {
-		int null = open("/dev/null", 1);
-
-		dup2(null, 1);
-		dup2(null, 2);
-		execl("/usr/bin/prometheus", "prometheus", cfgarg, tsdbarg, webarg, NULL);
-		_exit(127);
-	}
-	if (!ASSERT_GT(pp, 0, "prometheus"))
+	if (!ASSERT_OK(tprom_start(&prom, dir, addr), "prometheus"))
 		goto out;
 	/* poll: Prometheus starts, scrapes once a second; the value settles on ours */
 	for (i = 0; i < 600; i++) {
-		if (http_get(pport,
-			     "/api/v1/query?query=histogram_quantile(0.99,"
-			     "faultcell_syscall_latency_seconds_bucket%7Bservice=%22demo%22,"
-			     "syscall=%22nanosleep%22%7D)",
-			     ans, sizeof(ans)) > 0) {
-			theirs = prom_value(ans);
+		if (thttp_get(prom.port,
+			      "/api/v1/query?query=histogram_quantile(0.99,"
+			      "faultcell_syscall_latency_seconds_bucket%7Bservice=%22demo%22,"
+			      "syscall=%22nanosleep%22%7D)",
+			      ans, sizeof(ans)) > 0) {
+			theirs = tprom_value(ans);
 			if (!isnan(theirs) && fabs(theirs - ours) <= 1e-9 * ours)
 				break;
 		}
@@ -215,13 +137,7 @@ FC_TEST(trace_prometheus, TIER_HOST | FC_T_ROOT)
 	ASSERT_EQ(twait(tp, 10000), 0, "trace exits 0 on SIGINT");
 	tp = -1;
 out:
-	if (pp > 0) {
-		kill(pp, SIGTERM);
-		if (twait(pp, 10000) < 0) {
-			kill(pp, SIGKILL);
-			twait(pp, 5000);
-		}
-	}
+	tprom_stop(&prom);
 	if (tp > 0) {
 		kill(tp, SIGKILL);
 		twait(tp, 5000);

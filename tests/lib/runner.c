@@ -197,8 +197,10 @@ static void check_state_leak(const struct fc_test *t)
 	if (res->sub_active)
 		end_subtest();
 	test__fail(t->file, 0, "%s: left a state file after 15 s (a run not rolled back)", t->name);
-	tsh("for f in %s/*.state; do echo \"    leaked $f:\"; head -c 600 \"$f\" | sed 's/^/      /';"
-	    " done; %s recover >/dev/null 2>&1; rm -f %s/*.state", dir, fc_path, dir);
+	tsh("for f in %s/*.state; do echo \"    leaked $f:\"; head -c 600 \"$f\" | sed 's/^/      "
+	    "/';"
+	    " done; %s recover >/dev/null 2>&1; rm -f %s/*.state",
+	    dir, fc_path, dir);
 }
 
 static void run_one(const struct fc_test *t, int timeout_s)

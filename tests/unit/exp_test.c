@@ -244,7 +244,7 @@ FC_TEST(exp_binding_errors_in_binding_file, TIER_UNIT)
 	if (!ASSERT_OK_PTR(e, "loaded"))
 		return;
 	ASSERT_TRUE(exp_has_diag(e, 2, 18, "'..' is not allowed"), "path in the binding");
-	ASSERT_TRUE(exp_has_diag(e, 4, 34, "not an http:// or https:// URL"), "url");
+	ASSERT_TRUE(exp_has_diag(e, 4, 34, "is not an http://HOST[:PORT][/PATH] URL"), "url");
 	ASSERT_TRUE(exp_has_diag(e, 5, 1,
 				 "unknown key 'metric' in the binding (did you mean "
 				 "'metrics'?)"),

@@ -118,7 +118,8 @@ int fc_verify_gone(const char *run_id, int wait_ms, char *left, size_t leftlen)
 				inv.items[i--] = inv.items[--inv.n];
 		n = fc_inventory_new_items(&none, &inv, left, leftlen);
 		fc_inventory_free(&inv);
-		/* wall time, not a count of sleeps: collecting is slow on a loaded or emulated CPU */
+		/* wall time, not a count of sleeps: collecting is slow on a loaded or emulated CPU
+		 */
 		if (!n || fc_now_ns() >= deadline)
 			return n;
 		usleep(10000);

@@ -23,7 +23,7 @@ int fc_verify_gone(const char *run_id, int wait_ms, char *left, size_t leftlen);
 /*
  * How long a rollback waits for the kernel to free what it released before it says "not
  * verified". Freeing takes microseconds to milliseconds; the cap is generous because a false
- * "not verified" leaves a state file and exit 4 behind a rollback that in fact worked.
+ * "not verified" leaves a state file and exit 6 behind a rollback that in fact worked.
  */
 #define FC_VERIFY_WAIT_MS 5000
 

@@ -150,6 +150,13 @@ struct fc_eval_ctx {
 	int first_window; /* `for N windows` counts windows from here (the phase's start) */
 	double slo_objective;
 	int slo_errors, slo_total; /* metric indices, -1 without an slo: block */
+	/*
+	 * Optional: errors/total over @span_ns ending at window @w from a source with its own
+	 * history (Prometheus). 0 with *ratio, -ENODATA for unknown, -EOPNOTSUPP to take the
+	 * window history instead. NULL: the window history.
+	 */
+	int (*burn_ratio)(uint64_t span_ns, int w, double *ratio, void *arg);
+	void *burn_arg;
 };
 
 /* The condition's value at window @w (0-based; windows after @w are ignored). */

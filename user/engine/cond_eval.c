@@ -109,7 +109,10 @@ static struct val ref_value(const struct fc_cond_node *n, const struct fc_eval_c
 	return r;
 }
 
-/* (errors/total over W) / (1 - objective), from the history including the baseline */
+/*
+ * (errors/total over W) / (1 - objective): from the source's own history when the context has
+ * one (Prometheus), else from the window history including the baseline
+ */
 static struct val burn_value(const struct fc_cond_node *n, const struct fc_eval_ctx *ctx, int w)
 {
 	int span = span_windows(ctx, n->ns), from = w - span + 1;
@@ -120,6 +123,17 @@ static struct val burn_value(const struct fc_cond_node *n, const struct fc_eval_
 	if (ctx->slo_errors < 0 || ctx->slo_total < 0 || ctx->slo_errors >= ctx->nmetrics ||
 	    ctx->slo_total >= ctx->nmetrics || ctx->slo_objective >= 1 || !ctx->cell)
 		return unknown;
+	if (ctx->burn_ratio) {
+		int err = ctx->burn_ratio(n->ns, w, &errs, ctx->burn_arg);
+
+		if (err == -ENODATA)
+			return unknown;
+		if (!err) {
+			r.v = errs / (1 - ctx->slo_objective);
+			r.ok = isfinite(r.v);
+			return r;
+		}
+	}
 	e = ctx->cell[ctx->slo_errors];
 	t = ctx->cell[ctx->slo_total];
 	if (fc_history_agg(e, from, w + 1, FC_AGG_SUM, &errs) ||

@@ -10,6 +10,7 @@
 
 #include "core/util.h"
 #include "engine/exp_internal.h"
+#include "engine/probes.h"
 #include "metrics/registry.h"
 
 static const char *const sources[] = { "bpf", "command", "http", "prometheus", NULL };
@@ -201,8 +202,8 @@ static int probe_metric(struct fc_experiment *e, struct fc_metric *m, const stru
 	static const char *const values[] = { "output", "status", NULL };
 	const struct fc_ynode *n;
 	struct fc_dur t = { .ns = NSEC_PER_SEC };
-	char what[128];
-	int err = 0, i;
+	char what[128], host[256], path[1024];
+	int err = 0, i, port;
 
 	m->type = FC_VT_NUMBER;
 	if (m->source == FC_MSRC_COMMAND) {
@@ -228,8 +229,24 @@ static int probe_metric(struct fc_experiment *e, struct fc_metric *m, const stru
 			err = -EINVAL;
 		} else if (exp_text(e, n, what, d, &m->url)) {
 			err = -EINVAL;
-		} else if (strncmp(m->url, "http://", 7) && strncmp(m->url, "https://", 8)) {
-			DIAG_AT(d, n, "%s: '%s' is not an http:// or https:// URL", what, m->url);
+		} else if (!strncmp(m->url, "https://", 8)) {
+			/* refused now rather than "no data" every window once the fault is armed */
+			DIAG_AT(
+			    d, n,
+			    "%s: https:// is not supported (the loader speaks plain HTTP): give "
+			    "an http:// endpoint on this host, or a command: probe that runs curl",
+			    what);
+			err = -EINVAL;
+		} else if (fc_url_split(m->url, host, sizeof(host), &port, path, sizeof(path))) {
+			DIAG_AT(d, n, "%s: '%s' is not an http://HOST[:PORT][/PATH] URL", what,
+				m->url);
+			err = -EINVAL;
+		} else if (!fc_url_host_ok(host)) {
+			/* a DNS lookup would block the window loop */
+			DIAG_AT(d, n,
+				"%s: host '%s' is not an IP address (name lookups are not done; "
+				"give the address, e.g. http://127.0.0.1:9090)",
+				what, host);
 			err = -EINVAL;
 		}
 	}
@@ -239,6 +256,12 @@ static int probe_metric(struct fc_experiment *e, struct fc_metric *m, const stru
 			DIAG_AT(d, def, "%s: a prometheus metric needs query: (PromQL)", where);
 			err = -EINVAL;
 		} else if (exp_text(e, n, what, d, &m->query)) {
+			err = -EINVAL;
+		} else if (strlen(m->query) > FC_PROM_MAX_QUERY) {
+			DIAG_AT(d, n,
+				"%s: %zu characters, more than %d (record a rule in Prometheus "
+				"and query that)",
+				what, strlen(m->query), FC_PROM_MAX_QUERY);
 			err = -EINVAL;
 		}
 	}

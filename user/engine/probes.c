@@ -53,12 +53,25 @@ int fc_url_split(const char *url, char *host, size_t hl, int *port, char *path, 
 	return *port > 0 && *port < 65536 && host[0] ? 0 : -EINVAL;
 }
 
-static void urlencode(const char *s, char *out, size_t len)
+bool fc_url_host_ok(const char *host)
+{
+	struct in6_addr a6;
+
+	return inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1 ||
+	       !strcmp(host, "localhost");
+}
+
+/* 0, or -ENAMETOOLONG when @s does not fit encoded (never a silently cut query) */
+static int urlencode(const char *s, char *out, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t u = 0;
 
-	for (; *s && u + 4 < len; s++) {
+	for (; *s; s++) {
+		if (u + 4 >= len) {
+			out[u] = 0;
+			return -ENAMETOOLONG;
+		}
 		unsigned char c = *s;
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -71,12 +84,13 @@ static void urlencode(const char *s, char *out, size_t len)
 		}
 	}
 	out[u] = 0;
+	return 0;
 }
 
 static int start_http(struct fc_probe *p)
 {
 	struct sockaddr_storage ss = {};
-	char host[256], path[1536], q[1200];
+	char host[256], path[1024], q[7000];
 	socklen_t sl;
 	int port, fam;
 
@@ -104,7 +118,10 @@ static int start_http(struct fc_probe *p)
 	}
 	ss.ss_family = fam;
 	if (p->m->source == FC_MSRC_PROMETHEUS) {
-		urlencode(p->m->query, q, sizeof(q));
+		if (urlencode(p->m->query, q, sizeof(q))) {
+			snprintf(p->err, sizeof(p->err), "query too long");
+			return -ENAMETOOLONG;
+		}
 		p->reqlen = snprintf(p->req, sizeof(p->req),
 				     "GET %s%sapi/v1/query?query=%s HTTP/1.0\r\nHost: %s\r\n"
 				     "Connection: close\r\n\r\n",
@@ -113,6 +130,10 @@ static int start_http(struct fc_probe *p)
 		p->reqlen = snprintf(p->req, sizeof(p->req),
 				     "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n",
 				     path, host);
+	}
+	if (p->reqlen >= sizeof(p->req)) {
+		snprintf(p->err, sizeof(p->err), "request too long");
+		return -ENAMETOOLONG;
 	}
 	p->fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd < 0)

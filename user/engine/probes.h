@@ -24,7 +24,7 @@ struct fc_probe {
 	pid_t pid; /* command */
 	int fd;	   /* command stdout, or the HTTP socket */
 	int phase; /* http: 0 connecting, 1 sent, 2 reading */
-	char req[2048];
+	char req[8192];
 	size_t reqlen, reqsent;
 	char buf[8192];
 	size_t len;
@@ -45,7 +45,12 @@ void fc_probe_close(struct fc_probe *p);
 
 /* Parse a Prometheus instant-query answer: the first sample's value. 0 or -ENODATA. */
 int fc_prom_parse(const char *body, double *out);
-/* "http://host:port/path" → host, port, path. 0 or -EINVAL (only http://, numeric hosts). */
+/* "http://host:port/path" → host, port, path. 0 or -EINVAL (only http://). */
 int fc_url_split(const char *url, char *host, size_t hl, int *port, char *path, size_t pl);
+/* An IPv4 or IPv6 address, or "localhost": what a probe connects to without a lookup. */
+bool fc_url_host_ok(const char *host);
+
+/* Longest PromQL query accepted (validation); a request holds two of them, URL-encoded. */
+#define FC_PROM_MAX_QUERY 1000
 
 #endif

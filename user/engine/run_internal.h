@@ -19,6 +19,21 @@ struct side {
 	struct fc_history h;
 };
 
+#define FC_RUN_MAX_BURN 8
+
+/* Where burn(W) comes from (run_burn.c). */
+enum { FC_BURN_WINDOWS = 0, FC_BURN_UNSETTLED, FC_BURN_PROMETHEUS };
+
+/* One burn(W) span asked of Prometheus each window. */
+struct fc_run_burn {
+	uint64_t ns;
+	struct fc_metric m; /* the errors metric, with the range query */
+	struct fc_probe p;
+	char query[2 * FC_PROM_MAX_QUERY + 160];
+	double *v;   /* errors/total over the span, per window */
+	uint8_t *ok; /* 0: no data */
+};
+
 struct run {
 	struct fc_experiment *e;
 	struct fc_run_opts *o;
@@ -36,6 +51,10 @@ struct run {
 	struct fc_history cview[FC_EXP_MAX_METRICS], kview[FC_EXP_MAX_METRICS];
 	const struct fc_history *cptr[FC_EXP_MAX_METRICS], *kptr[FC_EXP_MAX_METRICS];
 	struct fc_probe probes[FC_EXP_MAX_METRICS];
+	struct fc_run_burn burn[FC_RUN_MAX_BURN];
+	int nburn, burn_mode;
+	char burn_why[256];
+	int view_from; /* the evaluation's first window (burn answers by absolute index) */
 	int nw, nbase, inject_from, recovery_from;
 	int unknown_streak[FC_EXP_MAX_RULES];
 	uint64_t t0, next_window_ns, last_hb_ns;
@@ -53,5 +72,14 @@ int fc_run_finish(struct run *r, int rc);
 void fc_run_cleanup(struct run *r);
 void fc_run_journal_faults(struct run *r, const char *key);
 enum fc_tri fc_run_steady(struct run *r, int from);
+void fc_run_journal_burn(struct run *r);
+
+/* burn(W) from Prometheus (run_burn.c) */
+int fc_run_burn_setup(struct run *r, int cap);
+void fc_run_burn_start(struct run *r);
+bool fc_run_burn_poll(struct run *r);
+void fc_run_burn_finish(struct run *r, int w);
+int fc_run_burn_ratio(uint64_t span_ns, int w, double *ratio, void *arg);
+void fc_run_burn_free(struct run *r);
 
 #endif

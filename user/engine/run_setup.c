@@ -117,6 +117,15 @@ static int start_tracer(struct run *r)
 	return 0;
 }
 
+/* Where burn(W) comes from, once the server's first answer settled it. */
+void fc_run_journal_burn(struct run *r)
+{
+	fc_jbegin(&r->j, "burn_source");
+	fc_jstr(&r->j, "source", r->burn_mode == FC_BURN_PROMETHEUS ? "prometheus" : "windows");
+	fc_jstr(&r->j, "why", r->burn_why);
+	fc_jend(&r->j);
+}
+
 static void journal_start(struct run *r)
 {
 	struct fc_experiment *e = r->e;

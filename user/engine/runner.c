@@ -151,6 +151,7 @@ static void start_probes(struct run *r)
 	for (int m = 0; m < r->e->nmetrics; m++)
 		if (r->e->metrics[m].source != FC_MSRC_BPF)
 			fc_probe_start(&r->probes[m]);
+	fc_run_burn_start(r);
 }
 
 static void finish_probes(struct run *r)
@@ -158,6 +159,8 @@ static void finish_probes(struct run *r)
 	for (int m = 0; m < r->e->nmetrics; m++)
 		if (r->e->metrics[m].source != FC_MSRC_BPF)
 			fc_probe_finish(&r->probes[m]);
+	/* recorded at the index record_window is about to fill */
+	fc_run_burn_finish(r, r->nw);
 }
 
 /*
@@ -182,6 +185,7 @@ static bool run_window(struct run *r)
 		for (int m = 0; m < r->e->nmetrics; m++)
 			if (r->e->metrics[m].source != FC_MSRC_BPF)
 				all &= fc_probe_poll(&r->probes[m]);
+		all &= fc_run_burn_poll(r);
 		if (r->tracer)
 			fc_tracer__poll(r->tracer);
 		if (r->export_open)
@@ -224,6 +228,9 @@ static void eval_ctx(struct run *r, struct fc_eval_ctx *c, int from)
 	}
 	c->cell = (const struct fc_history *const *)r->cptr;
 	c->control = r->has_control ? (const struct fc_history *const *)r->kptr : NULL;
+	r->view_from = from;
+	c->burn_ratio = fc_run_burn_ratio;
+	c->burn_arg = r;
 	c->baseline_from = 0 - from;
 	c->baseline_to = r->nbase - from;
 	c->first_window = 0;
@@ -259,6 +266,18 @@ static void journal_window(struct run *r, const char *phase, enum fc_tri *rules)
 			struct side *s = side ? &r->ks[m] : &r->cs[m];
 
 			fc_jnum(&r->j, e->metrics[m].name, s->nd[i] ? NAN : s->v[i]);
+		}
+		fc_jclose(&r->j, '}');
+	}
+	if (r->burn_mode == FC_BURN_PROMETHEUS) {
+		/* burn(W) as Prometheus answered it, keyed by the span in seconds */
+		fc_jobj(&r->j, "burn");
+		for (int b = 0; b < r->nburn; b++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "%gs", r->burn[b].ns / 1e9);
+			fc_jnum(&r->j, key,
+				r->burn[b].ok[i] ? r->burn[b].v[i] / (1 - e->slo.objective) : NAN);
 		}
 		fc_jclose(&r->j, '}');
 	}
@@ -456,6 +475,7 @@ int fc_run(struct fc_experiment *e, struct fc_run_opts *o)
 	snprintf(o->journal_path, sizeof(o->journal_path), "%s", r->j.path);
 	snprintf(o->run_id, sizeof(o->run_id), "%s", r->s.run_id);
 	fc_run_cleanup(r);
+	fc_run_burn_free(r);
 	for (int m = 0; m < FC_EXP_MAX_METRICS; m++) {
 		series_free(&r->cs[m]);
 		series_free(&r->ks[m]);
@@ -472,5 +492,5 @@ int fc_run_alloc_series(struct run *r, int cap)
 			return -ENOMEM;
 		fc_probe_init(&r->probes[m], &r->e->metrics[m]);
 	}
-	return 0;
+	return fc_run_burn_setup(r, cap);
 }

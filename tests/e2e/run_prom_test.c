@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * `faultcell run` with Prometheus metrics against a real Prometheus: instant queries as the
+ * steady state, and burn(1h) answered by Prometheus over its own history (design.md §6). The
+ * scrape target's counters grow at fixed rates (5 errors in 100 requests), so with objective
+ * 0.99 the burn rate has one right answer, 5. A run of a few seconds has far less than an hour
+ * of windows: from the window history burn(1h) would be unknown, and an abort rule unknown for
+ * its N windows aborts (fail closed). So a run that holds under `burn(1h) > 10` shows the
+ * value came from Prometheus, and one that aborts under `burn(1h) > 3` shows it is used.
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/inventory.h"
+#include "core/util.h"
+#include "lib/host.h"
+#include "lib/prom.h"
+#include "lib/test.h"
+
+static char out[65536], jbuf[262144];
+
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* Every "3600s": value in the journal's window lines: how many, and the extremes. */
+static int burn_values(const char *j, double *lo, double *hi)
+{
+	const char *p = j;
+	int n = 0;
+
+	*lo = INFINITY;
+	*hi = -INFINITY;
+	while ((p = strstr(p, "\"burn\":{\"3600s\":"))) {
+		double v;
+
+		p += strlen("\"burn\":{\"3600s\":");
+		if (!strncmp(p, "null", 4))
+			continue;
+		v = atof(p);
+		*lo = v < *lo ? v : *lo;
+		*hi = v > *hi ? v : *hi;
+		n++;
+	}
+	return n;
+}
+
+static int run_with(const char *dir, const struct tcell *cell, int pport, const char *rule)
+{
+	char yaml[256], jdir[256], cmd[512];
+	char *a[] = { "run", yaml, "--yes", "--journal", jdir, NULL };
+	FILE *f;
+	int rc;
+
+	snprintf(yaml, sizeof(yaml), "%s/exp.yaml", dir);
+	snprintf(jdir, sizeof(jdir), "%s/journal", dir);
+	tsh("rm -rf %s; mkdir -p %s", jdir, jdir);
+	f = fopen(yaml, "w");
+	if (!f)
+		return -1;
+	fprintf(f,
+		"title: \"burn from prometheus\"\n"
+		"hypothesis: \"the error budget holds\"\n"
+		"cell: { cgroup: %s }\n"
+		"metrics:\n"
+		"  total: { source: prometheus, url: \"http://127.0.0.1:%d\", timeout: 400ms,\n"
+		"           query: 'sum(rate(fc_test_requests_total[3s]))' }\n"
+		"  errors: { source: prometheus, url: \"http://127.0.0.1:%d\", timeout: 400ms,\n"
+		"            query: 'sum(rate(fc_test_errors_total[3s]))' }\n"
+		"slo: { objective: 0.99, errors: errors, total: total }\n"
+		"steady_state: { metric: total, expected: \">= 1\" }\n"
+		"fault: { type: connect-error, probability: 100%%, errno: ECONNREFUSED,\n"
+		"         match: { proto: tcp, ports: [9] } }\n"
+		"window: 500ms\nbaseline: 1s\nduration: 3s\nrecovery: 1s\n"
+		"abort_when: \"%s\"\n",
+		cell->parent, pport, pport, rule);
+	fclose(f);
+	rc = trun_fc(out, sizeof(out), a);
+	snprintf(cmd, sizeof(cmd), "cat %s/*.jsonl > %s/j.txt 2>/dev/null", jdir, dir);
+	tsh("%s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/j.txt", dir);
+	if (fc_read_file(cmd, jbuf, sizeof(jbuf)) < 0)
+		jbuf[0] = 0;
+	return rc;
+}
+
+FC_TEST(run_prometheus_burn, TIER_E2E | FC_T_ROOT)
+{
+	char dir[64], target[64], port[16], line[64], ans[8192];
+	char *w[] = { "counters_http", port, "100", "5", NULL };
+	struct tprom prom = { .pid = -1 };
+	struct fc_inventory before = {};
+	struct tcell cell = {};
+	double v = NAN, lo, hi;
+	pid_t wp = -1;
+	int wfd = -1, rc, i, n;
+
+	if (!tprom_available()) {
+		test__skip("prometheus not installed (packaging/deps.txt: make deps)");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/tmp/fc-test-%d-promburn", getpid());
+	snprintf(port, sizeof(port), "%d", tfree_port());
+	snprintf(target, sizeof(target), "127.0.0.1:%s", port);
+	if (!ASSERT_OK(fc_mkdir_p(dir, 0755), "dir") ||
+	    !ASSERT_OK(tcell_create(&cell, "promburn", NULL), "cell") ||
+	    !ASSERT_OK(fc_inventory_collect(&before, NULL), "inventory before"))
+		goto out;
+	wp = tspawn(NULL, NULL, w, &wfd);
+	if (!ASSERT_OK(tread_line(wfd, line, sizeof(line), 10000), "scrape target") ||
+	    !ASSERT_OK(tprom_start(&prom, dir, target), "prometheus"))
+		goto out;
+	/* poll until Prometheus has two scrapes, so rate() answers (a cap, not a sleep) */
+	for (i = 0; i < 600 && !(v > 0); i++) {
+		if (thttp_get(prom.port, "/api/v1/query?query=sum(rate(fc_test_requests_total%5B3s%5D))",
+			      ans, sizeof(ans)) > 0)
+			v = tprom_value(ans);
+		if (!(v > 0))
+			usleep(100000);
+	}
+	if (!ASSERT_TRUE(v > 0, "Prometheus rates the target"))
+		goto out;
+
+	if (test__start_subtest("holds_below_threshold")) {
+		rc = run_with(dir, &cell, prom.port, "burn(1h) > 10");
+		if (!ASSERT_EQ(rc, 0, "burn 5 < 10: the hypothesis held (exit 0)"))
+			test__log("%s", out);
+		ASSERT_STRSTR(out, "burn(): from Prometheus", "says where burn() comes from");
+		ASSERT_STRSTR(jbuf, "\"type\":\"burn_source\",", "journal: burn_source");
+		ASSERT_STRSTR(jbuf, "\"source\":\"prometheus\"", "journal: from prometheus");
+		n = burn_values(jbuf, &lo, &hi);
+		test__log("burn(1h) from Prometheus in %d windows: %.3f .. %.3f (5 expected)", n, lo,
+			  hi);
+		ASSERT_GE(n, 6, "a burn value in the windows once settled");
+		ASSERT_TRUE(lo >= 4 && hi <= 6, "burn(1h) = 5 ± 1 (5 errors per 100, objective 0.99)");
+		ASSERT_STRSTR(jbuf, "\"verified\":true", "rollback verified");
+	}
+	if (test__start_subtest("aborts_above_threshold")) {
+		rc = run_with(dir, &cell, prom.port, "burn(1h) > 3 for 2 windows");
+		if (!ASSERT_EQ(rc, 1, "burn 5 > 3: the abort rule held (exit 1)"))
+			test__log("%s", out);
+		ASSERT_STRSTR(out, "abort rule 'abort_when' held", "the rule held, not unknown");
+		ASSERT_EQ(count_str(jbuf, "\"phase\":\"inject\""), 2, "aborted on the 2nd window");
+		ASSERT_STRSTR(jbuf, "\"verified\":true", "rollback verified");
+	}
+	tinventory_as_before(&before, "inventory as before");
+out:
+	tprom_stop(&prom);
+	if (wp > 0) {
+		kill(wp, SIGKILL);
+		twait(wp, 5000);
+	}
+	if (wfd >= 0)
+		close(wfd);
+	fc_inventory_free(&before);
+	tcell_destroy(&cell);
+	tsh("rm -rf %s", dir);
+}
