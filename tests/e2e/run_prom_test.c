@@ -119,15 +119,21 @@ FC_TEST(run_prometheus_burn, TIER_E2E | FC_T_ROOT)
 	if (!ASSERT_OK(tread_line(wfd, line, sizeof(line), 10000), "scrape target") ||
 	    !ASSERT_OK(tprom_start(&prom, dir, target), "prometheus"))
 		goto out;
-	/* poll until Prometheus has two scrapes, so rate() answers (a cap, not a sleep) */
+	/*
+	 * Poll (a cap, not a sleep) until Prometheus has history for the span: rate() needs two
+	 * scrapes, and the subquery's steps (W/1000 = 3.6 s) sit at multiples of the step, so
+	 * the newest one must fall after the first rate. A Prometheus in service has that.
+	 */
 	for (i = 0; i < 600 && !(v > 0); i++) {
-		if (thttp_get(prom.port, "/api/v1/query?query=sum(rate(fc_test_requests_total%5B3s%5D))",
+		if (thttp_get(prom.port,
+			      "/api/v1/query?query=sum(sum_over_time((sum(rate("
+			      "fc_test_requests_total%5B3s%5D)))%5B3600000ms:3600ms%5D))",
 			      ans, sizeof(ans)) > 0)
 			v = tprom_value(ans);
 		if (!(v > 0))
 			usleep(100000);
 	}
-	if (!ASSERT_TRUE(v > 0, "Prometheus rates the target"))
+	if (!ASSERT_TRUE(v > 0, "Prometheus has history for burn(1h)"))
 		goto out;
 
 	if (test__start_subtest("holds_below_threshold")) {
@@ -138,10 +144,13 @@ FC_TEST(run_prometheus_burn, TIER_E2E | FC_T_ROOT)
 		ASSERT_STRSTR(jbuf, "\"type\":\"burn_source\",", "journal: burn_source");
 		ASSERT_STRSTR(jbuf, "\"source\":\"prometheus\"", "journal: from prometheus");
 		n = burn_values(jbuf, &lo, &hi);
-		test__log("burn(1h) from Prometheus in %d windows: %.3f .. %.3f (5 expected)", n, lo,
-			  hi);
-		ASSERT_GE(n, 6, "a burn value in the windows once settled");
-		ASSERT_TRUE(lo >= 4 && hi <= 6, "burn(1h) = 5 ± 1 (5 errors per 100, objective 0.99)");
+		test__log("burn(1h) from Prometheus in %d windows: %.3f .. %.3f (5 expected)", n,
+			  lo, hi);
+		if (!ASSERT_GE(n, 9, "a burn value in every window after the first"))
+			test__log("%s", out);
+		/* rate() extrapolates the two counters a little differently: 4.95 seen */
+		ASSERT_TRUE(lo >= 4.5 && hi <= 5.5,
+			    "burn(1h) = 5 ± 0.5 (5 errors per 100, objective 0.99)");
 		ASSERT_STRSTR(jbuf, "\"verified\":true", "rollback verified");
 	}
 	if (test__start_subtest("aborts_above_threshold")) {

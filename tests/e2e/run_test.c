@@ -466,3 +466,52 @@ FC_TEST(run_supervised_confirmation, TIER_E2E | FC_T_ROOT)
 out:
 	rt_down(&t);
 }
+
+/*
+ * A probe with a control side: the same command run in the control cell (control_command).
+ * The fault hits the cell only, so the cell's connects fail while the control's succeed, and
+ * a rule comparing the two holds (not unknown) and aborts.
+ */
+FC_TEST(run_control_probe, TIER_E2E | FC_T_ROOT)
+{
+	struct tcell ctl = {};
+	struct rt t;
+	FILE *f;
+	int fd, rc;
+	pid_t p;
+
+	if (!rt_up(&t, "rcp") || !ASSERT_OK(tcell_create(&ctl, "rcpk", NULL), "control cell"))
+		goto out;
+	f = fopen(t.yaml, "w");
+	if (!ASSERT_OK_PTR(f, "write experiment"))
+		goto out;
+	fprintf(f,
+		"title: \"control probe\"\n"
+		"cell: { cgroup: %s }\n"
+		"control: { cgroup: %s }\n"
+		"metrics:\n"
+		"  connect_ok: { source: command, timeout: 150ms, unit: ratio,\n"
+		"                command: [%s, --worker, cell_connect, %s, %s],\n"
+		"                control_command: [%s, --worker, cell_connect, %s, %s] }\n"
+		"steady_state: { metric: connect_ok, expected: \">= 1\" }\n"
+		"fault: { type: connect-error, probability: 100%%, errno: ECONNREFUSED,\n"
+		"         match: { proto: tcp, ports: [%s] } }\n"
+		"window: 200ms\nbaseline: 600ms\nduration: 3s\nrecovery: 600ms\n"
+		"abort_when: \"connect_ok < control.connect_ok - 0.5\"\n",
+		t.cell.parent, ctl.parent, test__self(), t.cell.child, PORT, test__self(),
+		ctl.child, PORT, PORT);
+	fclose(f);
+	p = run_start(&t, &fd, NULL);
+	rc = run_wait(p, fd, out, sizeof(out));
+	if (!ASSERT_EQ(rc, 1, "the comparison with the control held: exit 1"))
+		test__log("%s", out);
+	ASSERT_STRSTR(out, "abort rule 'abort_when' held", "held, not unknown");
+	journal(&t, jbuf, sizeof(jbuf));
+	ASSERT_STRSTR(jbuf, "\"cell\":{\"connect_ok\":0},\"control\":{\"connect_ok\":1}",
+		      "the cell fails, the control beside it connects");
+	ASSERT_EQ(count(jbuf, "\"phase\":\"inject\""), 3, "aborted within N = 3 windows");
+	assert_clean(&t);
+out:
+	tcell_destroy(&ctl);
+	rt_down(&t);
+}

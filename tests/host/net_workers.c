@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,11 @@ int tnet_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t
 }
 
 /*
- * udp_seq_send HOST PORT COUNT [connected]: COUNT datagrams carrying their sequence number,
- * paced (a pause every 32 packets) so the receiver's buffer never overflows.
+ * udp_seq_send HOST PORT COUNT [connected [pin]]: COUNT datagrams carrying their sequence
+ * number, paced (a pause every 32 packets) so the receiver's buffer never overflows. "pin"
+ * keeps the sender on one CPU: a veth hands each packet to the backlog of the CPU that
+ * dequeued it, so a sender that migrates (or a qdisc timer on another CPU) can reorder a flow
+ * between two backlogs — the test topology's doing, which a NIC's one queue does not do.
  */
 static int udp_seq_send(int argc, char **argv)
 {
@@ -49,6 +53,13 @@ static int udp_seq_send(int argc, char **argv)
 
 	if (argc < 4)
 		return 2;
+	if (argc > 5 && !strcmp(argv[5], "pin")) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(sched_getcpu(), &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
 	fd = socket(tnet_addr(argv[1], atoi(argv[2]), &ss, &len), SOCK_DGRAM, 0);
 	n = atoi(argv[3]);
 	if (fd < 0 || (connected && connect(fd, (void *)&ss, len)))

@@ -22,12 +22,15 @@
 
 #define PORT 7400
 
-/* 2000 sequence-numbered datagrams on one connected socket from the cell; reorders seen. */
+/*
+ * 2000 sequence-numbered datagrams on one connected socket from the cell, the sender on one CPU
+ * (udp_seq_send's "pin": veth's per-CPU backlogs reorder on their own); reorders seen.
+ */
 static bool seq_flow(struct tcell *cell, struct tnet *net, int *sent, int *uniq, int *reorder)
 {
 	char port[16], line[128];
 	char *rargv[] = { "udp_seq_recv", "10.200.0.2", port, NULL };
-	char *sargv[] = { "udp_seq_send", "10.200.0.2", port, "2000", "connected", NULL };
+	char *sargv[] = { "udp_seq_send", "10.200.0.2", port, "2000", "connected", "pin", NULL };
 	int rfd, sfd, fails = -1;
 	bool ok = false;
 	pid_t rp, sp;

@@ -367,3 +367,65 @@ out:
 	free(yaml);
 	free(bind);
 }
+
+/*
+ * A probe measures the service, not a cell: control.X of one is refused (it would be unknown
+ * every window and fail closed) unless control_command/_url/_query says how to measure it.
+ */
+FC_TEST(exp_probe_control_side, TIER_UNIT)
+{
+	static const char bad[] =
+	    "title: t\n"
+	    "cell: { cgroup: a/b }\n"
+	    "control: { cgroup: a/c }\n"
+	    "metrics:\n"
+	    "  ok: { source: prometheus, url: \"http://127.0.0.1:9090\", query: up }\n"
+	    "  st: { source: http, url: \"http://127.0.0.1:80/\", control_query: up }\n"
+	    "steady_state: { metric: ok, expected: \">= 1\" }\n"
+	    "fault: { type: network-loss, probability: 1% }\n"
+	    "abort_when: \"ok < control.ok - 0.1\"\n";
+	static const char good[] =
+	    "title: t\n"
+	    "cell: { cgroup: a/b }\n"
+	    "control: { cgroup: a/c }\n"
+	    "metrics:\n"
+	    "  ok: { source: prometheus, url: \"http://127.0.0.1:9090\", query: 'up{c=\"3\"}',\n"
+	    "        control_query: 'up{c=\"1\"}' }\n"
+	    "  st: { source: http, url: \"http://127.0.0.1:80/\", control_url: "
+	    "\"http://127.0.0.1:81/\" }\n"
+	    "  n: { source: command, command: [echo, 1], control_command: [echo, 2] }\n"
+	    "steady_state: { metric: ok, expected: \">= 1\" }\n"
+	    "fault: { type: network-loss, probability: 1% }\n"
+	    "abort_when: \"ok < control.ok - 0.1 OR st < control.st OR n > control.n\"\n";
+	struct fc_experiment *e = NULL;
+
+	ASSERT_EQ(exp_load_str(bad, NULL, 0, &e), -EINVAL, "control.X of a probe refused");
+	if (ASSERT_OK_PTR(e, "loaded")) {
+		ASSERT_TRUE(
+		    exp_has_diag(e, 9, 19,
+				 "control.ok: 'ok' is a probe of the service, not of a cell, "
+				 "so it has no control side (give it control_query: to "
+				 "measure the control cell)"),
+		    "says which key would give it one, at its column");
+		ASSERT_TRUE(exp_has_diag(e, 6, 52,
+					 "unknown key 'control_query' in metric 'st' (did you mean "
+					 "'control_url'?)"),
+			    "each source takes its own control key");
+	}
+	fc_experiment_free(e);
+	e = NULL;
+	if (!ASSERT_OK(exp_load_str(good, NULL, 0, &e), "valid with control sides")) {
+		if (e)
+			fc_experiment_print_diags(e, stdout);
+		fc_experiment_free(e);
+		return;
+	}
+	ASSERT_STREQ(e->metrics[0].control_query, "up{c=\"1\"}", "control_query");
+	ASSERT_STREQ(e->metrics[1].control_url, "http://127.0.0.1:81/", "control_url");
+	ASSERT_EQ(e->metrics[2].control_argc, 2, "control_command argv");
+	ASSERT_STREQ(e->metrics[2].control_argv[1], "2", "control_command's argument");
+	ASSERT_TRUE(!fc_metric_control_key(&e->metrics[0]) &&
+			!fc_metric_control_key(&e->metrics[2]),
+		    "each has a control side");
+	fc_experiment_free(e);
+}

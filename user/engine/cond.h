@@ -91,6 +91,11 @@ struct fc_cond_env {
 	bool implicit_quiet;	    /* its being undefined was reported already */
 	const char *undefined_hint; /* appended to "undefined metric" messages */
 	bool have_slo, have_control;
+	/*
+	 * Per metric, NULL when control.NAME has a value; else the key that would give it one
+	 * (a probe measures the service, not a cell, unless told how to measure the control).
+	 */
+	const char *const *control_key;
 	double time_scale;  /* 0 or 1: none */
 	uint64_t window_ns; /* `over D` must have D >= window */
 	const char *what;   /* "abort_when", for messages */

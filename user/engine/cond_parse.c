@@ -64,6 +64,12 @@ static int make_ref(struct parser *p, const char *name, int off, enum fc_scope s
 		p->c->uses_control = true;
 		if (!p->env->have_control)
 			cond_perr(p, off, "control.%s needs a control: cell", name);
+		else if (n->metric >= 0 && p->env->control_key && p->env->control_key[n->metric])
+			cond_perr(
+			    p, off,
+			    "control.%s: '%s' is a probe of the service, not of a cell, so "
+			    "it has no control side (give it %s: to measure the control cell)",
+			    name, name, p->env->control_key[n->metric]);
 	}
 	return i;
 }

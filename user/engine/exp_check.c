@@ -34,6 +34,7 @@ static uint64_t scaled(const struct fc_experiment *e, uint64_t ns)
 struct names {
 	const char *names[FC_EXP_MAX_METRICS + 1];
 	enum fc_vtype types[FC_EXP_MAX_METRICS];
+	const char *control_key[FC_EXP_MAX_METRICS];
 	char hint[160];
 };
 
@@ -42,6 +43,7 @@ static void env_init(struct fc_experiment *e, struct names *nm, struct fc_cond_e
 	for (int i = 0; i < e->nmetrics; i++) {
 		nm->names[i] = e->metrics[i].name;
 		nm->types[i] = e->metrics[i].type;
+		nm->control_key[i] = fc_metric_control_key(&e->metrics[i]);
 	}
 	nm->names[e->nmetrics] = NULL;
 	if (e->bind_unread)
@@ -58,6 +60,7 @@ static void env_init(struct fc_experiment *e, struct names *nm, struct fc_cond_e
 		.undefined_hint = nm->hint,
 		.have_slo = e->slo.set,
 		.have_control = e->control.kind != FC_CELLREF_NONE,
+		.control_key = nm->control_key,
 		.time_scale = e->time_scale,
 		.window_ns = e->window.ns,
 	};

@@ -17,12 +17,12 @@ static const char *const sources[] = { "bpf", "command", "http", "prometheus", N
 
 static const char *const bpf_base_keys[] = { "source",	  "kind",	 "stat", "unit",
 					     "aggregate", "min_samples", NULL };
-static const char *const command_keys[] = { "source", "command",   "value", "timeout",
-					    "unit",   "aggregate", NULL };
-static const char *const http_keys[] = { "source", "url",	"stat", "timeout",
-					 "unit",   "aggregate", NULL };
-static const char *const prom_keys[] = { "source", "url",	"query", "timeout",
-					 "unit",   "aggregate", NULL };
+static const char *const command_keys[] = { "source", "command",   "value",	      "timeout",
+					    "unit",   "aggregate", "control_command", NULL };
+static const char *const http_keys[] = { "source", "url",	"stat",	       "timeout",
+					 "unit",   "aggregate", "control_url", NULL };
+static const char *const prom_keys[] = { "source", "url",	"query",	 "timeout",
+					 "unit",   "aggregate", "control_query", NULL };
 
 static const char *const stats[] = { "count", "rate", "mean", "max", "p50",
 				     "p90",   "p99",  "p999", NULL };
@@ -195,6 +195,67 @@ static int bpf_metric(struct fc_metric *m, const struct fc_ynode *def, const cha
 	return err;
 }
 
+/* An http:// URL a probe can reach without blocking the window loop. */
+static int probe_url(struct fc_experiment *e, const struct fc_ynode *n, const char *what,
+		     struct fc_diags *d, const char **out)
+{
+	char host[256], path[1024];
+	int port;
+
+	if (exp_text(e, n, what, d, out))
+		return -EINVAL;
+	if (!strncmp(*out, "https://", 8)) {
+		/* refused now rather than "no data" every window once the fault is armed */
+		DIAG_AT(d, n,
+			"%s: https:// is not supported (the loader speaks plain HTTP): give an "
+			"http:// endpoint on this host, or a command: probe that runs curl",
+			what);
+		return -EINVAL;
+	}
+	if (fc_url_split(*out, host, sizeof(host), &port, path, sizeof(path))) {
+		DIAG_AT(d, n, "%s: '%s' is not an http://HOST[:PORT][/PATH] URL", what, *out);
+		return -EINVAL;
+	}
+	if (!fc_url_host_ok(host)) {
+		/* a DNS lookup would block the window loop */
+		DIAG_AT(d, n,
+			"%s: host '%s' is not an IP address (name lookups are not done; give the "
+			"address, e.g. http://127.0.0.1:9090)",
+			what, host);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int prom_query(struct fc_experiment *e, const struct fc_ynode *n, const char *what,
+		      struct fc_diags *d, const char **out)
+{
+	if (exp_text(e, n, what, d, out))
+		return -EINVAL;
+	if (strlen(*out) > FC_PROM_MAX_QUERY) {
+		DIAG_AT(d, n,
+			"%s: %zu characters, more than %d (record a rule in Prometheus and query "
+			"that)",
+			what, strlen(*out), FC_PROM_MAX_QUERY);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const char *fc_metric_control_key(const struct fc_metric *m)
+{
+	switch (m->source) {
+	case FC_MSRC_COMMAND:
+		return m->control_argc ? NULL : "control_command";
+	case FC_MSRC_HTTP:
+		return m->control_url ? NULL : "control_url";
+	case FC_MSRC_PROMETHEUS:
+		return m->control_query ? NULL : "control_query";
+	default:
+		return NULL; /* bpf: the tracer measures every cell it is given */
+	}
+}
+
 static int probe_metric(struct fc_experiment *e, struct fc_metric *m, const struct fc_ynode *def,
 			const char *where, struct fc_diags *d)
 {
@@ -202,8 +263,8 @@ static int probe_metric(struct fc_experiment *e, struct fc_metric *m, const stru
 	static const char *const values[] = { "output", "status", NULL };
 	const struct fc_ynode *n;
 	struct fc_dur t = { .ns = NSEC_PER_SEC };
-	char what[128], host[256], path[1024];
-	int err = 0, i, port;
+	char what[128];
+	int err = 0, i;
 
 	m->type = FC_VT_NUMBER;
 	if (m->source == FC_MSRC_COMMAND) {
@@ -222,48 +283,36 @@ static int probe_metric(struct fc_experiment *e, struct fc_metric *m, const stru
 				err = -EINVAL;
 			m->use_status = i == 1;
 		}
+		/* the control cell's side: the same program with other arguments */
+		snprintf(what, sizeof(what), "%s control_command", where);
+		if ((n = fc_y_get(def, "control_command")) &&
+		    exp_argv(e, n, what, d, m->control_argv, &m->control_argc))
+			err = -EINVAL;
 	} else {
 		snprintf(what, sizeof(what), "%s url", where);
 		if (!(n = fc_y_get(def, "url"))) {
 			DIAG_AT(d, def, "%s: needs url:", where);
 			err = -EINVAL;
-		} else if (exp_text(e, n, what, d, &m->url)) {
-			err = -EINVAL;
-		} else if (!strncmp(m->url, "https://", 8)) {
-			/* refused now rather than "no data" every window once the fault is armed */
-			DIAG_AT(
-			    d, n,
-			    "%s: https:// is not supported (the loader speaks plain HTTP): give "
-			    "an http:// endpoint on this host, or a command: probe that runs curl",
-			    what);
-			err = -EINVAL;
-		} else if (fc_url_split(m->url, host, sizeof(host), &port, path, sizeof(path))) {
-			DIAG_AT(d, n, "%s: '%s' is not an http://HOST[:PORT][/PATH] URL", what,
-				m->url);
-			err = -EINVAL;
-		} else if (!fc_url_host_ok(host)) {
-			/* a DNS lookup would block the window loop */
-			DIAG_AT(d, n,
-				"%s: host '%s' is not an IP address (name lookups are not done; "
-				"give the address, e.g. http://127.0.0.1:9090)",
-				what, host);
+		} else if (probe_url(e, n, what, d, &m->url)) {
 			err = -EINVAL;
 		}
+		snprintf(what, sizeof(what), "%s control_url", where);
+		if (m->source == FC_MSRC_HTTP && (n = fc_y_get(def, "control_url")) &&
+		    probe_url(e, n, what, d, &m->control_url))
+			err = -EINVAL;
 	}
 	if (m->source == FC_MSRC_PROMETHEUS) {
 		snprintf(what, sizeof(what), "%s query", where);
 		if (!(n = fc_y_get(def, "query"))) {
 			DIAG_AT(d, def, "%s: a prometheus metric needs query: (PromQL)", where);
 			err = -EINVAL;
-		} else if (exp_text(e, n, what, d, &m->query)) {
-			err = -EINVAL;
-		} else if (strlen(m->query) > FC_PROM_MAX_QUERY) {
-			DIAG_AT(d, n,
-				"%s: %zu characters, more than %d (record a rule in Prometheus "
-				"and query that)",
-				what, strlen(m->query), FC_PROM_MAX_QUERY);
+		} else if (prom_query(e, n, what, d, &m->query)) {
 			err = -EINVAL;
 		}
+		snprintf(what, sizeof(what), "%s control_query", where);
+		if ((n = fc_y_get(def, "control_query")) &&
+		    prom_query(e, n, what, d, &m->control_query))
+			err = -EINVAL;
 	}
 	if (m->source == FC_MSRC_HTTP) {
 		snprintf(what, sizeof(what), "%s stat", where);

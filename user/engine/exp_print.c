@@ -83,9 +83,12 @@ void fc_experiment_summary(const struct fc_experiment *e, FILE *f)
 	for (int i = 0; i < e->nmetrics; i++) {
 		const struct fc_metric *m = &e->metrics[i];
 
-		fprintf(f, "  %-13s %s: %s%s%s (%s)%s\n", i ? "" : "metrics", m->name,
+		bool kside = m->source != FC_MSRC_BPF && !fc_metric_control_key(m);
+
+		fprintf(f, "  %-13s %s: %s%s%s (%s)%s%s\n", i ? "" : "metrics", m->name,
 			fc_msrc_name(m->source), m->kind[0] ? " " : "", m->kind,
-			fc_vtype_name(m->type), m->from_binding ? ", bound" : "");
+			fc_vtype_name(m->type), m->from_binding ? ", bound" : "",
+			kside ? ", with a control side" : "");
 	}
 	if (e->steady.cond) {
 		fc_cond_format(e->steady.cond, buf, sizeof(buf));

@@ -73,6 +73,10 @@ struct fc_metric {
 	bool use_status;
 	/* http (stat: up, status or latency) and prometheus (an instant query) */
 	const char *url, *query;
+	/* the control cell's side of a probe (control_command/_url/_query); unset: none */
+	int control_argc;
+	const char *control_argv[FC_EXP_MAX_ARGV];
+	const char *control_url, *control_query;
 	uint64_t timeout_ns; /* probes only (command, http, prometheus) */
 	struct fc_pos timeout_pos;
 };
@@ -177,6 +181,9 @@ struct fc_exp_opts {
 int fc_experiment_load(const struct fc_exp_opts *opts, struct fc_experiment **out);
 void fc_experiment_free(struct fc_experiment *e);
 int fc_experiment_errors(const struct fc_experiment *e);
+
+/* NULL when control.NAME of @m has a value, else the key that would give it one. */
+const char *fc_metric_control_key(const struct fc_metric *m);
 
 /* Index of metric @name, or -1. */
 int fc_exp_metric(const struct fc_experiment *e, const char *name);

@@ -77,8 +77,7 @@ int fc_run_burn_setup(struct run *r, int cap)
 		promdur(step, sizeof(step), s);
 		if (snprintf(b->query, sizeof(b->query),
 			     "sum(sum_over_time((%s)[%s:%s])) / sum(sum_over_time((%s)[%s:%s]))",
-			     me->query, span, step, mt->query, span, step) >=
-		    (int)sizeof(b->query))
+			     me->query, span, step, mt->query, span, step) >= (int)sizeof(b->query))
 			return -ENAMETOOLONG;
 		b->m = *me;
 		b->m.query = b->query;
@@ -151,7 +150,8 @@ void fc_run_burn_finish(struct run *r, int w)
 		}
 		if (r->burn_mode != FC_BURN_UNSETTLED) {
 			printf("burn(): %s: %s\n",
-			       r->burn_mode == FC_BURN_PROMETHEUS ? "from Prometheus" : "from windows",
+			       r->burn_mode == FC_BURN_PROMETHEUS ? "from Prometheus"
+								  : "from windows",
 			       r->burn_why);
 			fflush(stdout);
 			fc_run_journal_burn(r);

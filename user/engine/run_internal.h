@@ -51,6 +51,10 @@ struct run {
 	struct fc_history cview[FC_EXP_MAX_METRICS], kview[FC_EXP_MAX_METRICS];
 	const struct fc_history *cptr[FC_EXP_MAX_METRICS], *kptr[FC_EXP_MAX_METRICS];
 	struct fc_probe probes[FC_EXP_MAX_METRICS];
+	/* the control cell's side of probes that have one (control_command/_url/_query) */
+	struct fc_metric kmetric[FC_EXP_MAX_METRICS];
+	struct fc_probe kprobes[FC_EXP_MAX_METRICS];
+	bool kprobe_on[FC_EXP_MAX_METRICS];
 	struct fc_run_burn burn[FC_RUN_MAX_BURN];
 	int nburn, burn_mode;
 	char burn_why[256];

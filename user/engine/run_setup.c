@@ -450,8 +450,11 @@ int fc_run_finish(struct run *r, int rc)
 
 void fc_run_cleanup(struct run *r)
 {
-	for (int m = 0; m < r->e->nmetrics; m++)
+	for (int m = 0; m < r->e->nmetrics; m++) {
 		fc_probe_close(&r->probes[m]);
+		if (r->kprobe_on[m])
+			fc_probe_close(&r->kprobes[m]);
+	}
 	if (r->export_open)
 		fc_export_close(&r->exp);
 	/* metric programs detach last (design.md §3): after the recovery window */

@@ -131,9 +131,13 @@ static void record_window(struct run *r, const struct fc_window *w)
 			if (mt->source == FC_MSRC_BPF) {
 				ok = w && bpf_value(mt, w, side, &v, &n);
 			} else if (!side) {
-				/* probes measure the service, not a cell: the control has none */
 				ok = r->probes[m].ok;
 				v = r->probes[m].value;
+			} else if (r->kprobe_on[m]) {
+				/* a probe measures the service, unless told how to reach the
+				 * control */
+				ok = r->kprobes[m].ok;
+				v = r->kprobes[m].value;
 			}
 			s->v[i] = ok ? v : NAN;
 			s->n[i] = ok ? (n ?: 1) : 0;
@@ -148,17 +152,23 @@ static void record_window(struct run *r, const struct fc_window *w)
 
 static void start_probes(struct run *r)
 {
-	for (int m = 0; m < r->e->nmetrics; m++)
+	for (int m = 0; m < r->e->nmetrics; m++) {
 		if (r->e->metrics[m].source != FC_MSRC_BPF)
 			fc_probe_start(&r->probes[m]);
+		if (r->kprobe_on[m])
+			fc_probe_start(&r->kprobes[m]);
+	}
 	fc_run_burn_start(r);
 }
 
 static void finish_probes(struct run *r)
 {
-	for (int m = 0; m < r->e->nmetrics; m++)
+	for (int m = 0; m < r->e->nmetrics; m++) {
 		if (r->e->metrics[m].source != FC_MSRC_BPF)
 			fc_probe_finish(&r->probes[m]);
+		if (r->kprobe_on[m])
+			fc_probe_finish(&r->kprobes[m]);
+	}
 	/* recorded at the index record_window is about to fill */
 	fc_run_burn_finish(r, r->nw);
 }
@@ -182,9 +192,12 @@ static bool run_window(struct run *r)
 			if (r->s.faults[i] && r->s.faults[i]->ops->tick)
 				r->s.faults[i]->ops->tick(r->s.faults[i], fc_now_ns());
 
-		for (int m = 0; m < r->e->nmetrics; m++)
+		for (int m = 0; m < r->e->nmetrics; m++) {
 			if (r->e->metrics[m].source != FC_MSRC_BPF)
 				all &= fc_probe_poll(&r->probes[m]);
+			if (r->kprobe_on[m])
+				all &= fc_probe_poll(&r->kprobes[m]);
+		}
 		all &= fc_run_burn_poll(r);
 		if (r->tracer)
 			fc_tracer__poll(r->tracer);
@@ -301,11 +314,27 @@ static void status_line(struct run *r, const char *phase, int k, int n, enum fc_
 
 	u = snprintf(buf, sizeof(buf), "[%-8s %3d/%-3d]", phase, k, n);
 	for (int m = 0; m < e->nmetrics && u < sizeof(buf); m++) {
-		if (r->cs[m].nd[i])
+		if (r->cs[m].nd[i] && e->metrics[m].source != FC_MSRC_BPF && r->probes[m].err[0])
+			/* a probe's reason: timed out, connect refused, HTTP 503... */
+			u += snprintf(buf + u, sizeof(buf) - u, " %s=no-data(%s)",
+				      e->metrics[m].name, r->probes[m].err);
+		else if (r->cs[m].nd[i])
 			u += snprintf(buf + u, sizeof(buf) - u, " %s=no-data", e->metrics[m].name);
 		else
 			u += snprintf(buf + u, sizeof(buf) - u, " %s=%.4g", e->metrics[m].name,
 				      r->cs[m].v[i]);
+	}
+	for (int b = 0; r->burn_mode == FC_BURN_PROMETHEUS && b < r->nburn && u < sizeof(buf);
+	     b++) {
+		char span[32];
+
+		fc_format_duration(r->burn[b].ns, span, sizeof(span));
+		if (r->burn[b].ok[i])
+			u += snprintf(buf + u, sizeof(buf) - u, " burn(%s)=%.4g", span,
+				      r->burn[b].v[i] / (1 - e->slo.objective));
+		else
+			u += snprintf(buf + u, sizeof(buf) - u, " burn(%s)=no-data(%s)", span,
+				      r->burn[b].p.err[0] ? r->burn[b].p.err : "no sample");
 	}
 	for (int q = 0; rules && q < e->nrules && u < sizeof(buf); q++)
 		u += snprintf(buf + u, sizeof(buf) - u, " | %s:%s %d/%d", e->rules[q].name,
@@ -484,6 +513,27 @@ int fc_run(struct fc_experiment *e, struct fc_run_opts *o)
 	return rc;
 }
 
+/* The control cell's side of probe @m: its metric with the control_* program, URL or query. */
+static void control_probe(struct run *r, int m)
+{
+	const struct fc_metric *mt = &r->e->metrics[m];
+	struct fc_metric *k = &r->kmetric[m];
+
+	if (!r->has_control || mt->source == FC_MSRC_BPF || fc_metric_control_key(mt))
+		return;
+	*k = *mt;
+	if (mt->source == FC_MSRC_COMMAND) {
+		k->argc = mt->control_argc;
+		memcpy(k->argv, mt->control_argv, sizeof(k->argv));
+	} else if (mt->source == FC_MSRC_HTTP) {
+		k->url = mt->control_url;
+	} else {
+		k->query = mt->control_query;
+	}
+	fc_probe_init(&r->kprobes[m], k);
+	r->kprobe_on[m] = true;
+}
+
 int fc_run_alloc_series(struct run *r, int cap)
 {
 	for (int m = 0; m < r->e->nmetrics; m++) {
@@ -491,6 +541,7 @@ int fc_run_alloc_series(struct run *r, int cap)
 		    series_alloc(&r->ks[m], cap, r->e->metrics[m].agg))
 			return -ENOMEM;
 		fc_probe_init(&r->probes[m], &r->e->metrics[m]);
+		control_probe(r, m);
 	}
 	return fc_run_burn_setup(r, cap);
 }
