@@ -20,6 +20,12 @@ cd "$FC_VM_REPO" || {
 	echo "fc-vm: cannot enter $FC_VM_REPO: the repository is not visible in the guest"
 	exit 1
 }
+# Keep the perf_sched_events jump label on from here, so tests do not patch __schedule under
+# multi-threaded TCG (tests/lib/perf_hold.c says why). The guest powers off with it running.
+if [ -x "$OUT/fc-test" ]; then
+	"$OUT/fc-test" --worker perf_hold </dev/null &
+	sleep 0.2
+fi
 echo "fc-vm: command start (guest uptime $(uptime_s) s)"
 n=1
 while [ -e "$J/cmd.$n" ]; do
