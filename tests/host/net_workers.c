@@ -38,11 +38,25 @@ int tnet_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t
 }
 
 /*
+ * Run on CPU 0 only. A veth hands each packet to the backlog of the CPU that sent it, so a flow
+ * whose packets leave from two CPUs (a migrating sender, ACK processing or a timer elsewhere)
+ * can be reordered between two backlogs — which TCP may answer with spurious retransmits, and
+ * a sequence check counts as reordering. The test topology's doing, not the fault's: the
+ * workers that measure exact counts pin both ends to one CPU.
+ */
+static void pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
  * udp_seq_send HOST PORT COUNT [connected [pin]]: COUNT datagrams carrying their sequence
- * number, paced (a pause every 32 packets) so the receiver's buffer never overflows. "pin"
- * keeps the sender on one CPU: a veth hands each packet to the backlog of the CPU that
- * dequeued it, so a sender that migrates (or a qdisc timer on another CPU) can reorder a flow
- * between two backlogs — the test topology's doing, which a NIC's one queue does not do.
+ * number, paced (a pause every 32 packets) so the receiver's buffer never overflows. "pin":
+ * on CPU 0 (pin_cpu0; with fq, its dequeue and timer then run there too).
  */
 static int udp_seq_send(int argc, char **argv)
 {
@@ -53,13 +67,8 @@ static int udp_seq_send(int argc, char **argv)
 
 	if (argc < 4)
 		return 2;
-	if (argc > 5 && !strcmp(argv[5], "pin")) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(sched_getcpu(), &set);
-		sched_setaffinity(0, sizeof(set), &set);
-	}
+	if (argc > 5 && !strcmp(argv[5], "pin"))
+		pin_cpu0();
 	fd = socket(tnet_addr(argv[1], atoi(argv[2]), &ss, &len), SOCK_DGRAM, 0);
 	n = atoi(argv[3]);
 	if (fd < 0 || (connected && connect(fd, (void *)&ss, len)))
@@ -145,7 +154,10 @@ static int udp_seq_recv(int argc, char **argv)
 }
 FC_WORKER(udp_seq_recv, udp_seq_recv);
 
-/* tcp_sink HOST PORT: accept connections, read to EOF; "ready", then "got N" per connection. */
+/*
+ * tcp_sink HOST PORT [pin]: accept connections, read to EOF; "ready", then "got N" per
+ * connection. "pin": on CPU 0 (pin_cpu0).
+ */
 static int tcp_sink(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -156,6 +168,8 @@ static int tcp_sink(int argc, char **argv)
 
 	if (argc < 3)
 		return 2;
+	if (argc > 3 && !strcmp(argv[3], "pin"))
+		pin_cpu0();
 	sigaction(SIGTERM, &sa, NULL);
 	lfd = socket(tnet_addr(argv[1], atoi(argv[2]), &ss, &len), SOCK_STREAM, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -180,7 +194,10 @@ static int tcp_sink(int argc, char **argv)
 }
 FC_WORKER(tcp_sink, tcp_sink);
 
-/* tcp_send HOST PORT BYTES: one connection, BYTES sent, closed; prints "sent N" or "err=E". */
+/*
+ * tcp_send HOST PORT BYTES [pin]: one connection, BYTES sent, closed; prints "sent N" or
+ * "err=E". "pin": on CPU 0 (pin_cpu0).
+ */
 static int tcp_send(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -191,6 +208,8 @@ static int tcp_send(int argc, char **argv)
 
 	if (argc < 4)
 		return 2;
+	if (argc > 4 && !strcmp(argv[4], "pin"))
+		pin_cpu0();
 	fd = socket(tnet_addr(argv[1], atoi(argv[2]), &ss, &len), SOCK_STREAM, 0);
 	left = atoll(argv[3]);
 	if (fd < 0 || connect(fd, (void *)&ss, len)) {

@@ -24,7 +24,7 @@
 
 /*
  * 2000 sequence-numbered datagrams on one connected socket from the cell, the sender on one CPU
- * (udp_seq_send's "pin": veth's per-CPU backlogs reorder on their own); reorders seen.
+ * (pin_cpu0 in net_workers.c: veth's per-CPU backlogs reorder on their own); reorders seen.
  */
 static bool seq_flow(struct tcell *cell, struct tnet *net, int *sent, int *uniq, int *reorder)
 {

@@ -10,9 +10,23 @@
 #include "lib/net.h"
 #include "lib/test.h"
 
+static long long proc_net_field(const char *netns, const char *file, const char *proto,
+				const char *field);
+
 long long tsnmp(const char *netns, const char *proto, const char *field)
 {
-	char hdr[2048], val[2048], *h, *v, *hs = NULL, *vs = NULL;
+	return proc_net_field(netns, "snmp", proto, field);
+}
+
+long long tnetstat(const char *netns, const char *proto, const char *field)
+{
+	return proc_net_field(netns, "netstat", proto, field);
+}
+
+static long long proc_net_field(const char *netns, const char *file, const char *proto,
+				const char *field)
+{
+	char hdr[4096], val[4096], path[64], *h, *v, *hs = NULL, *vs = NULL;
 	size_t pl = strlen(proto);
 	long long out = -1;
 	int saved;
@@ -21,7 +35,8 @@ long long tsnmp(const char *netns, const char *proto, const char *field)
 	/* /proc/thread-self/net follows the thread's netns: enter it, read, come back */
 	if (fc_netns_enter(netns, &saved))
 		return -1;
-	f = fopen("/proc/thread-self/net/snmp", "r");
+	snprintf(path, sizeof(path), "/proc/thread-self/net/%s", file);
+	f = fopen(path, "r");
 	fc_netns_restore(saved);
 	if (!f)
 		return -1;

@@ -12,6 +12,8 @@ int tnet_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t
 
 /* A counter of /proc/net/snmp in @netns (NULL: ours): "Udp" "RcvbufErrors", "Tcp" ... */
 long long tsnmp(const char *netns, const char *proto, const char *field);
+/* The same from /proc/net/netstat (TcpExt, IpExt); -1 when absent. */
+long long tnetstat(const char *netns, const char *proto, const char *field);
 
 /* A running `faultcell inject ... --json` */
 struct tinject {
