@@ -373,3 +373,79 @@ out:
 	holder_end(&h);
 	tcell_destroy(&cell);
 }
+
+/*
+ * A loader dies without a guard, leaving a frozen cell recorded: the next run that takes the
+ * lock finishes that recovery before it starts (and says so), so nothing of a crashed run
+ * stays behind a new one.
+ */
+FC_TEST(next_run_recovers_left_state, TIER_HOST | FC_T_ROOT | FC_T_VM)
+{
+	struct tcell cell = {}, other = {};
+	struct held h = {};
+	char out[8192];
+
+	if (!ASSERT_OK(tcell_create(&cell, "nxf", NULL), "cell") ||
+	    !ASSERT_OK(tcell_create(&other, "nxo", NULL), "the next run's cell"))
+		goto out;
+	char *a[] = { "--cell", cell.parent, "--mode", "freeze", "--lock", NULL };
+	char *inj[] = { "connect-error", "--cell", other.parent, "--errno", "ECONNREFUSED",
+			"--ports",	 "9",	   "--duration", "1s",	    NULL };
+
+	if (!holder_start(&h, a))
+		goto out;
+	kill(h.pid, SIGKILL);
+	twait(h.pid, 5000);
+	close(h.out);
+	h.pid = 0;
+	ASSERT_FALSE(state_gone(h.run), "no guard: the crashed run's state stays");
+	ASSERT_EQ(fc_cgroup_is_frozen(cell.parent), 1, "and its cell stays frozen");
+	{
+		char *argv[16] = { "inject" };
+
+		for (int i = 0; inj[i]; i++)
+			argv[i + 1] = inj[i];
+		ASSERT_EQ(trun_fc(out, sizeof(out), argv), 0, "the next run ran");
+	}
+	ASSERT_STRSTR(out, "left state behind (its loader is gone): recovering it first",
+		      "says it recovered the crashed run first");
+	ASSERT_TRUE(state_gone(h.run), "the crashed run's state is gone");
+	ASSERT_EQ(fc_cgroup_is_frozen(cell.parent), 0, "its cell thawed");
+out:
+	holder_end(&h);
+	tcell_destroy(&other);
+	tcell_destroy(&cell);
+}
+
+/*
+ * A loader with a guard dies while another run holds the lock: the guard's recovery does not
+ * wait behind that lock — the crashed run's cell is thawed and its state removed while the
+ * other run still holds it.
+ */
+FC_TEST(guard_recovers_behind_a_held_lock, TIER_HOST | FC_T_ROOT | FC_T_VM)
+{
+	struct tcell cell = {}, other = {};
+	struct held h = {}, l = {};
+
+	if (!ASSERT_OK(tcell_create(&cell, "glf", NULL), "cell") ||
+	    !ASSERT_OK(tcell_create(&other, "glo", NULL), "the lock holder's cell"))
+		goto out;
+	char *a[] = { "--cell", cell.parent, "--mode", "freeze", "--guard", NULL };
+	char *b[] = { "--cell", other.parent, "--mode", "skb", "--lock", "--linger", NULL };
+
+	if (!holder_start(&h, a) || !holder_start(&l, b))
+		goto out;
+	ASSERT_EQ(fc_cgroup_is_frozen(cell.parent), 1, "cell frozen");
+	kill(h.pid, SIGKILL);
+	twait(h.pid, 5000);
+	close(h.out);
+	h.pid = 0;
+	ASSERT_GE(tpoll(thawed, cell.parent, 10000), 0, "the guard thawed the cell");
+	ASSERT_GE(tpoll(state_gone, h.run, 10000), 0, "and removed the state");
+	ASSERT_EQ(fc_lock_holder(), l.pid, "while the other run still holds the lock");
+out:
+	holder_end(&l);
+	holder_end(&h);
+	tcell_destroy(&other);
+	tcell_destroy(&cell);
+}

@@ -10,7 +10,7 @@
 #include "core/recover.h"
 #include "core/state.h"
 #include "core/util.h"
-#include "engine/journal.h"
+#include "engine/recovery.h"
 
 static void usage(FILE *f)
 {
@@ -27,6 +27,42 @@ static void usage(FILE *f)
 	    "  faultcell recover                 # every run whose loader is gone\n"
 	    "  faultcell recover --run 20261128T120000-a1b2c3\n",
 	    fc_run_dir());
+}
+
+static bool state_exists(const char *run)
+{
+	struct fc_state st;
+
+	return !fc_state_load(run, &st);
+}
+
+/*
+ * The guard's call while a run holds the lock: one started after our loader died (it recovers
+ * runs it finds left when it starts, session.c), or an operator's recover. Do not wait: a
+ * crashed run's cell must not stay frozen behind somebody else's lock. Undo this run's records
+ * now, without the lock: its loader is dead and everything recorded carries this run's id;
+ * the undo is idempotent should the lock holder be recovering the same run.
+ */
+static int guard_recover_unlocked(const char *run, int holder)
+{
+	char log[8192];
+	int err;
+
+	if (!state_exists(run)) {
+		printf("recover: run %s was recovered by the run that holds the lock\n", run);
+		return FC_EXIT_OK;
+	}
+	printf("recover: the lock is held (pid %d): recovering run %s without it (its records "
+	       "only)\n",
+	       holder, run);
+	err = fc_recover_journaled(run, "guard", log, sizeof(log));
+	printf("recover: run %s\n%s", run, log);
+	if (err == -ENOENT)
+		return FC_EXIT_OK;
+	if (err)
+		pr_warn("recover of run %s incomplete: %s (inspect with 'faultcell status')", run,
+			err == -EAGAIN ? "items remain" : strerror(-err));
+	return err ? FC_EXIT_ROLLBACK : FC_EXIT_OK;
 }
 
 static int do_recover(int argc, char **argv)
@@ -69,6 +105,8 @@ static int do_recover(int argc, char **argv)
 	if ((rc = cli_require_root("recover")))
 		return rc;
 	lock = fc_lock_take(&holder);
+	if (lock == -EBUSY && from_guard && run)
+		return guard_recover_unlocked(run, holder);
 	if (lock < 0) {
 		pr_warn("cannot recover: a live run (pid %d) holds the lock (stop it with "
 			"'faultcell abort', or wait for it to end)",
@@ -86,25 +124,8 @@ static int do_recover(int argc, char **argv)
 	if (!n)
 		printf("recover: nothing recorded in %s: nothing to do\n", fc_run_dir());
 	for (i = 0; i < n; i++) {
-		struct fc_state st;
-		bool have = !fc_state_load(ids[i], &st);
-
-		log[0] = 0;
-		err = fc_recover_run(ids[i], log, sizeof(log));
-		/* the run's journal gets what was undone: the record survives the crash */
-		if (have && st.journal[0]) {
-			struct fc_journal j;
-
-			if (!fc_journal_append(&j, st.journal)) {
-				fc_jbegin(&j, "recover");
-				fc_jstr(&j, "run", ids[i]);
-				fc_jbool(&j, "from_guard", from_guard);
-				fc_jbool(&j, "verified", !err);
-				fc_jstr(&j, "undone", log);
-				fc_jend(&j);
-				fc_journal_close(&j);
-			}
-		}
+		err = fc_recover_journaled(ids[i], from_guard ? "guard" : "operator", log,
+					   sizeof(log));
 		if (err == -ENOENT && run) {
 			printf("recover: run %s has no state file: nothing to do\n", ids[i]);
 			continue;

@@ -8,7 +8,36 @@
 #include "core/log.h"
 #include "core/recover.h"
 #include "core/util.h"
+#include "engine/recovery.h"
 #include "engine/session.h"
+
+/*
+ * With the lock held, any state file belongs to a run whose loader is gone (a live loader
+ * holds the lock until its state is removed): a crash whose guard has not finished, or could
+ * not. Finish that recovery before starting — nothing of a crashed run stays behind a new
+ * one — and refuse if something of it cannot be removed.
+ */
+static int recover_left_runs(struct fc_session *s)
+{
+	static char ids[64][FC_RUN_ID_LEN];
+	char log[8192], by[FC_RUN_ID_LEN + 16];
+	int n = fc_state_list(ids, 64), err;
+
+	snprintf(by, sizeof(by), "next run %s", s->run_id);
+	for (int i = 0; i < n; i++) {
+		pr_warn("run %s left state behind (its loader is gone): recovering it first",
+			ids[i]);
+		err = fc_recover_journaled(ids[i], by, log, sizeof(log));
+		if (err && err != -ENOENT) {
+			snprintf(s->why, sizeof(s->why),
+				 "run %s left items that could not be removed (%s): see 'faultcell "
+				 "status', then 'faultcell recover'",
+				 ids[i], err == -EAGAIN ? "still there" : strerror(-err));
+			return FC_EXIT_REFUSED;
+		}
+	}
+	return 0;
+}
 
 int fc_session_begin(struct fc_session *s, const struct fc_session_opts *o)
 {
@@ -51,6 +80,9 @@ int fc_session_begin(struct fc_session *s, const struct fc_session_opts *o)
 			 holder, fc_run_dir());
 		return FC_EXIT_REFUSED;
 	}
+	err = recover_left_runs(s);
+	if (err)
+		return err;
 	err = fc_core_open(&s->core, s->run_id, 0);
 	err = err ?: fc_core_add_cell(&s->core, o->cell);
 	if (err) {
