@@ -29,42 +29,6 @@ static void usage(FILE *f)
 	    fc_run_dir());
 }
 
-static bool state_exists(const char *run)
-{
-	struct fc_state st;
-
-	return !fc_state_load(run, &st);
-}
-
-/*
- * The guard's call while a run holds the lock: one started after our loader died (it recovers
- * runs it finds left when it starts, session.c), or an operator's recover. Do not wait: a
- * crashed run's cell must not stay frozen behind somebody else's lock. Undo this run's records
- * now, without the lock: its loader is dead and everything recorded carries this run's id;
- * the undo is idempotent should the lock holder be recovering the same run.
- */
-static int guard_recover_unlocked(const char *run, int holder)
-{
-	char log[8192];
-	int err;
-
-	if (!state_exists(run)) {
-		printf("recover: run %s was recovered by the run that holds the lock\n", run);
-		return FC_EXIT_OK;
-	}
-	printf("recover: the lock is held (pid %d): recovering run %s without it (its records "
-	       "only)\n",
-	       holder, run);
-	err = fc_recover_journaled(run, "guard", log, sizeof(log));
-	printf("recover: run %s\n%s", run, log);
-	if (err == -ENOENT)
-		return FC_EXIT_OK;
-	if (err)
-		pr_warn("recover of run %s incomplete: %s (inspect with 'faultcell status')", run,
-			err == -EAGAIN ? "items remain" : strerror(-err));
-	return err ? FC_EXIT_ROLLBACK : FC_EXIT_OK;
-}
-
 static int do_recover(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -105,9 +69,18 @@ static int do_recover(int argc, char **argv)
 	if ((rc = cli_require_root("recover")))
 		return rc;
 	lock = fc_lock_take(&holder);
-	if (lock == -EBUSY && from_guard && run)
-		return guard_recover_unlocked(run, holder);
-	if (lock < 0) {
+	if (lock == -EBUSY && from_guard && run) {
+		/*
+		 * The guard's call while a run holds the lock: one started after our loader died
+		 * (it recovers runs it finds left, session.c), or an operator's recover. Do not
+		 * wait: a crashed run's cell must not stay frozen behind somebody else's lock. The
+		 * loader is dead and everything recorded carries this run's id, so undo it now;
+		 * the undo is idempotent should the lock holder be recovering the same run.
+		 */
+		printf("recover: the lock is held (pid %d): recovering run %s without it (its "
+		       "records only)\n",
+		       holder, run);
+	} else if (lock < 0) {
 		pr_warn("cannot recover: a live run (pid %d) holds the lock (stop it with "
 			"'faultcell abort', or wait for it to end)",
 			holder);
