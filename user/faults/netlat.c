@@ -267,27 +267,6 @@ static int write_cfg(struct fc_fault *f)
 		   : 0;
 }
 
-/* Every device that is up in this netns, loopback included: where the cell's packets leave. */
-static int up_devices(char devs[][IF_NAMESIZE], int max)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	int n = 0, s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	for (i = ifs; ifs && s >= 0 && i->if_index && n < max; i++) {
-		struct ifreq ifr = {};
-
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i->if_name);
-		if (ioctl(s, SIOCGIFFLAGS, &ifr) || !(ifr.ifr_flags & IFF_UP))
-			continue;
-		snprintf(devs[n++], IF_NAMESIZE, "%s", i->if_name);
-	}
-	if (ifs)
-		if_freenameindex(ifs);
-	if (s >= 0)
-		close(s);
-	return ifs && s >= 0 ? n : -ENOMEM;
-}
-
 static int netlat_attach(struct fc_fault *f, struct fc_state *st)
 {
 	struct netlat_cfg *c = f->cfg;
@@ -305,7 +284,7 @@ static int netlat_attach(struct fc_fault *f, struct fc_state *st)
 		memcpy(devs, c->devs, sizeof(devs));
 		n = c->ndev;
 	} else {
-		n = up_devices(devs, MAX_DEVS);
+		n = fc_up_devices(devs, MAX_DEVS);
 		if (n < 0)
 			return n;
 	}

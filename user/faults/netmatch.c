@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "faults/netmatch.h"
@@ -186,4 +189,29 @@ void fc_netmatch_describe(const struct fc_netmatch *nm, char *buf, size_t len)
 		u += snprintf(buf + u, len - u, "%s%s/%u", i ? ", " : " with peers in ", tmp,
 			      nm->cidr[i].prefix);
 	}
+}
+
+int fc_up_devices(char devs[][IF_NAMESIZE], int max)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	int n = 0, s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = -errno;
+
+	if (!ifs || s < 0) {
+		if (ifs)
+			if_freenameindex(ifs);
+		if (s >= 0)
+			close(s);
+		return err ? err : -ENOMEM;
+	}
+	for (i = ifs; i->if_index && n < max; i++) {
+		struct ifreq ifr = {};
+
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i->if_name);
+		if (ioctl(s, SIOCGIFFLAGS, &ifr) || !(ifr.ifr_flags & IFF_UP))
+			continue;
+		snprintf(devs[n++], IF_NAMESIZE, "%s", i->if_name);
+	}
+	if_freenameindex(ifs);
+	close(s);
+	return n;
 }

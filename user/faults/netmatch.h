@@ -4,6 +4,7 @@
 #ifndef FC_NETMATCH_H
 #define FC_NETMATCH_H
 
+#include <net/if.h>
 #include <stdbool.h>
 
 #include "fc_net.h"
@@ -29,6 +30,11 @@ struct fc_netmatch {
 int fc_netmatch_parse(struct fc_fault_spec *spec, struct fc_netmatch *nm, struct fc_diags *d);
 /* Fill the object's fc_cidr4/fc_cidr6 tries. */
 int fc_netmatch_fill(const struct fc_netmatch *nm, int cidr4_fd, int cidr6_fd);
+/*
+ * Every device that is up in the current netns, loopback included: where a cell's packets
+ * leave when the fault names no devices. The count, or -errno.
+ */
+int fc_up_devices(char devs[][IF_NAMESIZE], int max);
 /* "tcp to ports 80,443 of 10.0.0.0/8" */
 void fc_netmatch_describe(const struct fc_netmatch *nm, char *buf, size_t len);
 
