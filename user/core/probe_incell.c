@@ -33,20 +33,26 @@ static void loopback(struct sockaddr_in *a, int port)
 
 /* ---- child triggers: each returns 0 or the -errno its call saw ---- */
 
-static int udp_connect(void *arg)
+/* connect() a socket of @type to port 9 of loopback */
+static int connect9(int type)
 {
 	struct sockaddr_in to;
 	int fd, err = 0;
 
-	(void)arg;
 	loopback(&to, 9);
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&to, sizeof(to)))
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+static int udp_connect(void *arg)
+{
+	(void)arg;
+	return connect9(SOCK_DGRAM);
 }
 
 static int udp_sendto(void *arg)
@@ -127,18 +133,8 @@ static int tcp_connect(void *arg)
 /* Nothing listens on port 9 of the scratch netns: the SYN gets a RST. */
 static int tcp_refused(void *arg)
 {
-	struct sockaddr_in to;
-	int fd, err = 0;
-
 	(void)arg;
-	loopback(&to, 9);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&to, sizeof(to)))
-		err = -errno;
-	close(fd);
-	return err;
+	return connect9(SOCK_STREAM);
 }
 
 /* One byte over a pair whose first data segment the cell drops: it arrives by retransmit. */
