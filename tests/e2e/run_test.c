@@ -515,3 +515,40 @@ out:
 	tcell_destroy(&ctl);
 	rt_down(&t);
 }
+
+/*
+ * A fault with `start:` arms inside the inject phase, not at its beginning: the cell connects
+ * in the first second of the phase, then the fault arms (journaled) and the rule aborts.
+ */
+FC_TEST(run_fault_start_offset, TIER_E2E | FC_T_ROOT)
+{
+	struct rt t;
+	char *first;
+	int fd, rc;
+	pid_t p;
+
+	/* the probability slot of the template also carries the fault's start key */
+	if (!rt_up(&t, "rso") || !write_exp(&t, PORT, "100%, start: 1s", "3s", NULL))
+		goto out;
+	p = run_start(&t, &fd, NULL);
+	rc = run_wait(p, fd, out, sizeof(out));
+	if (!ASSERT_EQ(rc, 1, "the delayed fault broke the hypothesis: exit 1"))
+		test__log("%s", out);
+	ASSERT_STRSTR(out, "inject: 0 fault(s) armed for 3s, 1 more at their start",
+		      "none armed at the phase's start");
+	ASSERT_STRSTR(out, "inject: 1 more fault(s) armed at +", "armed later, said so");
+	journal(&t, jbuf, sizeof(jbuf));
+	ASSERT_STRSTR(jbuf, "\"armed\":false,\"start_s\":1", "inject record: not armed yet");
+	ASSERT_STRSTR(jbuf, "\"type\":\"fault_armed\",", "journal: fault_armed");
+	ASSERT_STRSTR(jbuf, "\"t_inject_s\":1.", "armed 1.x s into the phase");
+	first = strstr(jbuf, "\"phase\":\"inject\"");
+	ASSERT_TRUE(first && strstr(first, "\"connect_ok\":1") &&
+			strstr(first, "\"connect_ok\":1") < strstr(first, "\n"),
+		    "the first inject window still connects");
+	/* armed at the window boundary at or after 1 s (5 windows of 200 ms), then N = 3 */
+	ASSERT_GE(count(jbuf, "\"phase\":\"inject\""), 8, "aborted only after the start + N");
+	ASSERT_STRSTR(jbuf, "\"verified\":true", "rollback verified");
+	assert_clean(&t);
+out:
+	rt_down(&t);
+}

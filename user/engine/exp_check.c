@@ -204,6 +204,15 @@ static void timeline(struct fc_experiment *e)
 			dur(e->duration.ns, a), dur(e->blast.max_duration.ns, b),
 			e->duration.given ? "" : " (the default duration)");
 	}
+	for (int i = 0; i < e->nfaults; i++) {
+		const struct fc_exp_fault *f = &e->faults[i];
+
+		if (f->start.given && f->start.ns >= e->duration.ns)
+			fc_diag(&e->diags, f->start.pos.line, f->start.pos.col,
+				"fault %s: start %s is not inside the inject phase (duration %s%s)",
+				f->type, dur(f->start.ns, a), dur(e->duration.ns, b),
+				e->duration.given ? "" : ", the default");
+	}
 	for (int i = 0; i < e->nmetrics; i++) {
 		const struct fc_metric *m = &e->metrics[i];
 

@@ -2,8 +2,9 @@
 /*
  * Faults in the file become the fault registry's flat specs (faults/fault.h): nested mappings
  * flatten with dots (match: { proto: tcp } → match.proto), lists of scalars join with commas
- * (ports: [80, 443] → "80,443"), every key keeps its line:col. `target.service` is the
- * engine's: it names the cell through the binding and never reaches the module.
+ * (ports: [80, 443] → "80,443"), every key keeps its line:col. `target.service` and
+ * `start` are the engine's: the service names the cell through the binding, start delays the
+ * fault within the inject phase; neither reaches the module.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -176,6 +177,12 @@ int exp_fault(struct fc_experiment *e, const struct fc_ynode *n)
 
 		if (!strcmp(k->s, "type"))
 			continue;
+		/* the engine's: when in the inject phase this fault arms (time-scaled) */
+		if (!strcmp(k->s, "start")) {
+			if (exp_duration(e, v, "fault start", &e->diags, &f->start))
+				err = -EINVAL;
+			continue;
+		}
 		if (!strcmp(k->s, "target") && v->kind == FC_Y_MAP ? target(e, f, k, v)
 								   : flatten(e, f, k->s, k, v, 0))
 			err = -EINVAL;

@@ -55,14 +55,21 @@ static void fault_text(const struct fc_exp_fault *x, char *buf, size_t len)
 {
 	size_t pos = 0;
 
+	char at[32];
+
 	if (x->fault && x->fault->ops->describe) {
 		x->fault->ops->describe(x->fault->cfg, buf, len);
-		return;
+		pos = strlen(buf);
+	} else {
+		pos = snprintf(buf, len, "%s", x->type);
+		for (int k = 0; k < x->spec.nkv && pos < len; k++)
+			pos += snprintf(buf + pos, len - pos, " %s=%s", x->spec.kv[k].key,
+					x->spec.kv[k].val);
 	}
-	pos = snprintf(buf, len, "%s", x->type);
-	for (int k = 0; k < x->spec.nkv && pos < len; k++)
-		pos +=
-		    snprintf(buf + pos, len - pos, " %s=%s", x->spec.kv[k].key, x->spec.kv[k].val);
+	if (x->start.given && pos < len) {
+		fc_format_duration(x->start.ns, at, sizeof(at));
+		snprintf(buf + pos, len - pos, "; armed %s into the inject phase", at);
+	}
 }
 
 void fc_experiment_summary(const struct fc_experiment *e, FILE *f)

@@ -87,6 +87,7 @@ struct fc_exp_fault {
 	struct fc_fault_spec spec;     /* flattened keys with positions */
 	struct fc_fault *fault;	       /* parsed by its module; NULL when invalid */
 	struct fc_pos pos;
+	struct fc_dur start; /* `start:` after the inject phase begins (engine's; 0 = at once) */
 };
 
 struct fc_exp_rule {

@@ -268,6 +268,7 @@ int fc_run_prepare(struct run *r)
 			pr_warn("cannot run: %s", r->s.why);
 			return rc;
 		}
+		r->s.start_ns[r->s.nfaults - 1] = e->faults[i].start.ns;
 	}
 	if ((rc = start_tracer(r)))
 		return rc;
@@ -287,11 +288,14 @@ void fc_run_journal_faults(struct run *r, const char *key)
 	for (int i = 0; i < r->s.nfaults; i++) {
 		struct fc_fault *f = r->s.faults[i];
 
-		if (!f->priv || f->ops->counters(f, &c))
+		if (!f || !f->priv || f->ops->counters(f, &c))
 			continue;
 		fc_jobj(&r->j, NULL);
 		fc_jstr(&r->j, "type", f->ops->type);
 		fc_jstr(&r->j, "mechanism", f->mechanism);
+		fc_jbool(&r->j, "armed", r->s.attached[i]);
+		if (r->s.start_ns[i])
+			fc_jnum(&r->j, "start_s", r->s.start_ns[i] / 1e9);
 		fc_jint(&r->j, "seen", c.seen);
 		fc_jint(&r->j, "matched", c.matched);
 		fc_jint(&r->j, "injected", c.injected);

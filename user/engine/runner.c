@@ -381,7 +381,7 @@ static int phase_baseline(struct run *r)
 /* Inject and monitor: abort when a rule holds (its `for N` inside) or is unknown N windows. */
 static int phase_inject(struct run *r)
 {
-	int n = (r->e->duration.ns + r->e->window.ns - 1) / r->e->window.ns, rc;
+	int n = (r->e->duration.ns + r->e->window.ns - 1) / r->e->window.ns, rc, armed = 0;
 	enum fc_tri rules[FC_EXP_MAX_RULES];
 	struct fc_eval_ctx c;
 
@@ -395,11 +395,31 @@ static int phase_inject(struct run *r)
 	r->armed = true;
 	r->inject_from = r->nw;
 	r->last_hb_ns = fc_now_ns();
-	printf("inject: %d fault(s) armed for %.3gs\n", r->s.nfaults, r->e->duration.ns / 1e9);
+	for (int i = 0; i < r->s.nfaults; i++)
+		armed += r->s.attached[i];
+	printf("inject: %d fault(s) armed for %.3gs", armed, r->e->duration.ns / 1e9);
+	if (armed < r->s.nfaults)
+		printf(", %d more at their start", r->s.nfaults - armed);
+	printf("\n");
 	fc_jbegin(&r->j, "inject");
 	fc_run_journal_faults(r, "faults");
 	fc_jend(&r->j);
 	for (int k = 1; k <= n; k++) {
+		/* faults with a start: armed at the first window boundary at or after it */
+		rc = fc_session_arm_due(&r->s, fc_now_ns() - r->s.armed_at_ns, &armed);
+		if (rc) {
+			pr_warn("cannot inject: %s", r->s.why);
+			snprintf(r->reason, sizeof(r->reason), "inject failed: %s", r->s.why);
+			return rc;
+		}
+		if (armed) {
+			printf("inject: %d more fault(s) armed at +%.3gs\n", armed,
+			       (fc_now_ns() - r->s.armed_at_ns) / 1e9);
+			fc_jbegin(&r->j, "fault_armed");
+			fc_jnum(&r->j, "t_inject_s", (fc_now_ns() - r->s.armed_at_ns) / 1e9);
+			fc_run_journal_faults(r, "faults");
+			fc_jend(&r->j);
+		}
 		if (!run_window(r)) {
 			snprintf(r->reason, sizeof(r->reason), "aborted by the operator");
 			return FC_EXIT_OPERATOR;

@@ -132,24 +132,48 @@ int fc_session_add(struct fc_session *s, struct fc_fault *f)
 	return err == -EOPNOTSUPP ? FC_EXIT_KERNEL : FC_EXIT_INTERNAL;
 }
 
+static int attach_one(struct fc_session *s, int i)
+{
+	struct fc_fault *f = s->faults[i];
+	int err = f->ops->attach(f, &s->st);
+
+	if (err == -FC_FAULT_REFUSED) {
+		snprintf(s->why, sizeof(s->why), "refused %s: %s", f->ops->type, f->why);
+		return FC_EXIT_REFUSED;
+	}
+	if (err) {
+		snprintf(s->why, sizeof(s->why), "cannot attach %s: %s", f->ops->type,
+			 f->why[0] ? f->why : strerror(-err));
+		return FC_EXIT_INTERNAL;
+	}
+	s->attached[i] = true;
+	return 0;
+}
+
+int fc_session_arm_due(struct fc_session *s, uint64_t since_arm_ns, int *armed)
+{
+	int rc;
+
+	*armed = 0;
+	for (int i = 0; i < s->nfaults; i++) {
+		if (!s->faults[i] || s->attached[i] || s->start_ns[i] > since_arm_ns)
+			continue;
+		rc = attach_one(s, i);
+		if (rc)
+			return rc;
+		(*armed)++;
+	}
+	return 0;
+}
+
 int fc_session_arm(struct fc_session *s)
 {
-	int err;
+	int err, n;
 
-	for (int i = 0; i < s->nfaults; i++) {
-		struct fc_fault *f = s->faults[i];
-
-		err = f->ops->attach(f, &s->st);
-		if (err == -FC_FAULT_REFUSED) {
-			snprintf(s->why, sizeof(s->why), "refused %s: %s", f->ops->type, f->why);
-			return FC_EXIT_REFUSED;
-		}
-		if (err) {
-			snprintf(s->why, sizeof(s->why), "cannot attach %s: %s", f->ops->type,
-				 f->why[0] ? f->why : strerror(-err));
-			return FC_EXIT_INTERNAL;
-		}
-	}
+	/* the faults due at once; a later start attaches to programs already enabled */
+	err = fc_session_arm_due(s, 0, &n);
+	if (err)
+		return err;
 	s->armed_at_ns = fc_now_ns();
 	err = fc_core_arm(&s->core, s->deadline_ns, s->max_gap_ns);
 	if (err) {
@@ -212,7 +236,8 @@ int fc_session_take_restorable(struct fc_session *s, struct fc_fault **out, int 
 	for (int i = 0; i < s->nfaults && n < max; i++) {
 		struct fc_fault *f = s->faults[i];
 
-		if (!f || !f->priv || !f->ops->verify_restored)
+		/* a fault whose start never came killed nothing: nothing to see restored */
+		if (!f || !f->priv || !f->ops->verify_restored || !s->attached[i])
 			continue;
 		out[n++] = f;
 		s->faults[i] = NULL;

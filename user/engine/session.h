@@ -46,6 +46,9 @@ struct fc_session {
 	uint64_t armed_at_ns, deadline_ns, max_gap_ns;
 	int nfaults;
 	struct fc_fault *faults[FC_SESSION_MAX_FAULTS];
+	/* when each fault arms after fc_session_arm (0: with it), and whether it has */
+	uint64_t start_ns[FC_SESSION_MAX_FAULTS];
+	bool attached[FC_SESSION_MAX_FAULTS];
 	char why[512];
 };
 
@@ -53,8 +56,13 @@ struct fc_session {
 int fc_session_begin(struct fc_session *s, const struct fc_session_opts *o);
 /* Take ownership of @f and load it (the verifier's check). Exit code as above. */
 int fc_session_add(struct fc_session *s, struct fc_fault *f);
-/* Attach every fault, then enable. Exit code as above. */
+/* Attach every fault whose start_ns is 0, then enable. Exit code as above. */
 int fc_session_arm(struct fc_session *s);
+/*
+ * Attach the faults whose start has come (@since_arm_ns after fc_session_arm); sets *@armed to
+ * how many it attached now. Exit code as above.
+ */
+int fc_session_arm_due(struct fc_session *s, uint64_t since_arm_ns, int *armed);
 int fc_session_heartbeat(struct fc_session *s);
 /*
  * Roll back: inert (one map write), links gone, recorded state undone. Read the faults'
