@@ -38,7 +38,7 @@ HDRS := $(shell find include user tests bpf -name '*.h')
 # keep objects and skeletons: tests and `plan` load the .bpf.o files too
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all deps test test-unit test-host test-e2e vmtest demo bench clean format check-format \
-	fuzz fuzz-build
+	fuzz fuzz-build install
 
 all: $(OUT)/faultcell $(OUT)/fc-test
 
@@ -118,6 +118,26 @@ fuzz: fuzz-build
 # run, with confidence intervals); not part of `make test`.
 bench: all
 	$(Q)for b in bench/p*.sh; do echo "== $$b"; OUT=$(OUT) $$b || exit 1; done
+
+# make install [DESTDIR=...] [PREFIX=/usr/local]: the binary (BPF objects are inside it), the
+# experiment library, the docs and the systemd units for scheduled game days
+# (docs/scheduling.md). systemd reads $(PREFIX)/lib/systemd/system for /usr/local too.
+PREFIX ?= /usr/local
+SBINDIR = $(PREFIX)/sbin
+DATADIR = $(PREFIX)/share/faultcell
+DOCDIR = $(PREFIX)/share/doc/faultcell
+UNITDIR = $(PREFIX)/lib/systemd/system
+install: all
+	$(Q)install -D -m 0755 $(OUT)/faultcell $(DESTDIR)$(SBINDIR)/faultcell
+	$(Q)install -d $(DESTDIR)$(DATADIR)/experiments $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	$(Q)install -m 0644 experiments/*.yaml $(DESTDIR)$(DATADIR)/experiments/
+	$(Q)install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	$(Q)for u in packaging/systemd/*; do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $$u \
+			>$(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	done
+	$(Q)echo "installed faultcell in $(DESTDIR)$(SBINDIR), units in $(DESTDIR)$(UNITDIR)"
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
