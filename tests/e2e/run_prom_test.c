@@ -174,3 +174,78 @@ out:
 	tcell_destroy(&cell);
 	tsh("rm -rf %s", dir);
 }
+
+/*
+ * http probes in a run: `up` and `latency` of a live endpoint for the cell, and the control
+ * side through control_url pointing at a port nothing listens on — down is a value for `up`
+ * (0), not "no data". The rule "up < 1 OR control.up > 0" is false only when both sides have
+ * their value, so the run holds (exit 0) only if the control side was measured.
+ */
+FC_TEST(run_http_probe, TIER_E2E | FC_T_ROOT)
+{
+	char dir[64], port[16], yaml[128], jdir[128], line[64], cmd[512];
+	char *w[] = { "counters_http", port, "100", "5", NULL };
+	char *a[] = { "run", yaml, "--yes", "--journal", jdir, NULL };
+	struct fc_inventory before = {};
+	struct tcell cell = {}, ctl = {};
+	int wfd = -1, rc, down;
+	pid_t wp = -1;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/fc-test-%d-http", getpid());
+	snprintf(yaml, sizeof(yaml), "%s/exp.yaml", dir);
+	snprintf(jdir, sizeof(jdir), "%s/journal", dir);
+	snprintf(port, sizeof(port), "%d", tfree_port());
+	down = tfree_port();
+	if (!ASSERT_OK(fc_mkdir_p(jdir, 0755), "dir") ||
+	    !ASSERT_OK(tcell_create(&cell, "http", NULL), "cell") ||
+	    !ASSERT_OK(tcell_create(&ctl, "httpk", NULL), "control cell") ||
+	    !ASSERT_OK(fc_inventory_collect(&before, NULL), "inventory before"))
+		goto out;
+	wp = tspawn(NULL, NULL, w, &wfd);
+	if (!ASSERT_OK(tread_line(wfd, line, sizeof(line), 10000), "endpoint ready"))
+		goto out;
+	f = fopen(yaml, "w");
+	if (!ASSERT_OK_PTR(f, "experiment"))
+		goto out;
+	fprintf(f,
+		"title: \"http probes\"\n"
+		"cell: { cgroup: %s }\n"
+		"control: { cgroup: %s }\n"
+		"metrics:\n"
+		"  up: { source: http, url: \"http://127.0.0.1:%s/metrics\", timeout: 300ms,\n"
+		"        control_url: \"http://127.0.0.1:%d/metrics\" }\n"
+		"  lat: { source: http, stat: latency, url: \"http://127.0.0.1:%s/\", "
+		"timeout: 300ms }\n"
+		"steady_state: { metric: up, expected: \">= 1\" }\n"
+		"fault: { type: connect-error, probability: 100%%, errno: ECONNREFUSED,\n"
+		"         match: { proto: tcp, ports: [9] } }\n"
+		"window: 500ms\nbaseline: 1s\nduration: 2s\nrecovery: 1s\n"
+		"abort_when: \"up < 1 OR control.up > 0 OR lat > 250ms\"\n",
+		cell.parent, ctl.parent, port, down, port);
+	fclose(f);
+	rc = trun_fc(out, sizeof(out), a);
+	if (!ASSERT_EQ(rc, 0, "both sides measured, the rule false: exit 0"))
+		test__log("%s", out);
+	snprintf(cmd, sizeof(cmd), "cat %s/*.jsonl > %s/j.txt 2>/dev/null", jdir, dir);
+	tsh("%s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/j.txt", dir);
+	if (fc_read_file(cmd, jbuf, sizeof(jbuf)) < 0)
+		jbuf[0] = 0;
+	ASSERT_STRSTR(jbuf, "\"cell\":{\"up\":1,\"lat\":0.", "cell: up, latency in seconds");
+	ASSERT_STRSTR(jbuf, "\"control\":{\"up\":0,\"lat\":null}",
+		      "control: down is 0, and lat has no control side");
+	ASSERT_STRSTR(jbuf, "\"verified\":true", "rollback verified");
+	tinventory_as_before(&before, "inventory as before");
+out:
+	if (wp > 0) {
+		kill(wp, SIGKILL);
+		twait(wp, 5000);
+	}
+	if (wfd >= 0)
+		close(wfd);
+	fc_inventory_free(&before);
+	tcell_destroy(&ctl);
+	tcell_destroy(&cell);
+	tsh("rm -rf %s", dir);
+}

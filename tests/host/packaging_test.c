@@ -33,7 +33,8 @@ static int sh_out(const char *cmd)
 
 FC_TEST(packaging_install_and_units, TIER_HOST)
 {
-	char dir[] = "/tmp/fc-test-install-XXXXXX", outdir[PATH_MAX], cmd[4096], unit[PATH_MAX + 64];
+	char dir[] = "/tmp/fc-test-install-XXXXXX", outdir[PATH_MAX], cmd[4096],
+	     unit[PATH_MAX + 64];
 	char text[8192], *slash;
 	int rc;
 

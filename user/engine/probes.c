@@ -183,6 +183,7 @@ int fc_probe_start(struct fc_probe *p)
 	p->ok = false;
 	p->err[0] = 0;
 	p->started_ns = fc_now_ns();
+	p->done_ns = 0;
 	p->deadline_ns = p->started_ns + timeout;
 	err = p->m->source == FC_MSRC_COMMAND ? start_command(p) : start_http(p);
 	if (err) {
@@ -273,7 +274,8 @@ static void finish_http(struct fc_probe *p)
 	if (!strcmp(p->m->stat, "status"))
 		p->value = status;
 	else if (!strcmp(p->m->stat, "latency"))
-		p->value = (fc_now_ns() - p->started_ns) / 1e9;
+		/* to the answer's end, not to the window's end where it is collected */
+		p->value = ((p->done_ns ?: fc_now_ns()) - p->started_ns) / 1e9;
 	else
 		p->value = status >= 200 && status < 400;
 	p->ok = true;
@@ -311,6 +313,8 @@ bool fc_probe_poll(struct fc_probe *p)
 		p->phase = 2;
 	}
 	read_some(p, &eof);
+	if (eof && !p->done_ns)
+		p->done_ns = fc_now_ns();
 	return eof;
 }
 

@@ -21,9 +21,10 @@ struct fc_probe {
 	/* in flight */
 	bool running;
 	uint64_t started_ns, deadline_ns;
-	pid_t pid; /* command */
-	int fd;	   /* command stdout, or the HTTP socket */
-	int phase; /* http: 0 connecting, 1 sent, 2 reading */
+	uint64_t done_ns; /* when the answer was complete: an http latency ends here */
+	pid_t pid;	  /* command */
+	int fd;		  /* command stdout, or the HTTP socket */
+	int phase;	  /* http: 0 connecting, 1 sent, 2 reading */
 	char req[8192];
 	size_t reqlen, reqsent;
 	char buf[8192];
