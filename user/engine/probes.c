@@ -285,11 +285,16 @@ bool fc_probe_poll(struct fc_probe *p)
 {
 	bool eof = false;
 
-	if (!p->running)
+	if (!p->running || p->done_ns)
 		return true;
 	if (p->m->source == FC_MSRC_COMMAND) {
 		read_some(p, &eof);
-		return eof;
+		/* its answer is complete when it has exited, not when it closed its output */
+		if (eof && waitpid(p->pid, &p->status, WNOHANG) == p->pid) {
+			p->done_ns = fc_now_ns();
+			return true;
+		}
+		return fc_now_ns() >= p->deadline_ns;
 	}
 	if (p->phase == 0) {
 		int soerr = 0;
@@ -313,30 +318,35 @@ bool fc_probe_poll(struct fc_probe *p)
 		p->phase = 2;
 	}
 	read_some(p, &eof);
-	if (eof && !p->done_ns)
+	if (eof)
 		p->done_ns = fc_now_ns();
-	return eof;
+	return eof || fc_now_ns() >= p->deadline_ns;
 }
 
 void fc_probe_finish(struct fc_probe *p)
 {
-	bool done = fc_probe_poll(p);
+	bool done, late;
 	int status;
 
+	fc_probe_poll(p);
 	if (!p->running)
 		return;
 	p->running = false;
+	/* an answer after the probe's timeout counts as none, even within the window */
+	done = p->done_ns != 0;
+	late = done && p->done_ns > p->deadline_ns;
 	if (p->m->source == FC_MSRC_COMMAND) {
-		if (!done || waitpid(p->pid, &status, WNOHANG) != p->pid) {
+		if (!done) {
 			/* still running: its answer would come too late to count */
 			kill(-p->pid, SIGKILL);
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, &status, 0);
-			if (!done || !p->err[0])
-				snprintf(p->err, sizeof(p->err), "timed out");
-			if (!done)
-				goto out;
 		}
+		if (!done || late) {
+			snprintf(p->err, sizeof(p->err), "timed out");
+			goto out;
+		}
+		status = p->status;
 		if (p->m->use_status) {
 			p->value = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 			p->ok = true;
@@ -351,7 +361,7 @@ void fc_probe_finish(struct fc_probe *p)
 			snprintf(p->err, sizeof(p->err), "exited %d",
 				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		}
-	} else if (done) {
+	} else if (done && !late) {
 		finish_http(p);
 	} else {
 		snprintf(p->err, sizeof(p->err), "timed out");

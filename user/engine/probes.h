@@ -21,7 +21,8 @@ struct fc_probe {
 	/* in flight */
 	bool running;
 	uint64_t started_ns, deadline_ns;
-	uint64_t done_ns; /* when the answer was complete: an http latency ends here */
+	uint64_t done_ns; /* when the answer was complete (a command: reaped); 0 while not */
+	int status;	  /* a command's wait status, once reaped */
 	pid_t pid;	  /* command */
 	int fd;		  /* command stdout, or the HTTP socket */
 	int phase;	  /* http: 0 connecting, 1 sent, 2 reading */
@@ -38,9 +39,12 @@ struct fc_probe {
 void fc_probe_init(struct fc_probe *p, const struct fc_metric *m);
 /* Start a run (a previous one still in flight is killed first). */
 int fc_probe_start(struct fc_probe *p);
-/* Make progress without blocking; true once the run has finished (either way). */
+/* Make progress without blocking; true once the run has finished or its timeout passed. */
 bool fc_probe_poll(struct fc_probe *p);
-/* End the run: finished → its result, else killed and "no data: timed out". */
+/*
+ * End the run: an answer complete within the timeout → its result; else killed, and "no data:
+ * timed out" (for http `up`: 0, down).
+ */
 void fc_probe_finish(struct fc_probe *p);
 void fc_probe_close(struct fc_probe *p);
 
