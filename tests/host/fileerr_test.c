@@ -242,7 +242,7 @@ FC_TEST(fileerr_ops, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		}
 	}
 	if (test__start_subtest("inventory_after_rollback"))
-		tnl_inventory_as_before(&before, "inventory as before after rollback");
+		tinventory_as_before(&before, "inventory as before after rollback");
 	if (test__start_subtest("sigkill")) {
 		char *x[] = { "--operations", "open,read,write", NULL };
 		struct io_res r;
@@ -253,7 +253,7 @@ FC_TEST(fileerr_ops, TIER_HOST | FC_T_ROOT | FC_T_VM)
 			twait(t.pid, 5000);
 			close(t.out);
 			/* fd-bound links die with the loader: the cell's files work again */
-			tnl_inventory_as_before(&before, "inventory as before after SIGKILL");
+			tinventory_as_before(&before, "inventory as before after SIGKILL");
 			if (io_run(e.cell.child, e.infile, "read", 10, &r))
 				ASSERT_EQ(r.ok, 10, "reads work after the loader died");
 		}

@@ -188,7 +188,7 @@ FC_TEST(netlat_mq_restore, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		ASSERT_EQ(t.status, 5, "inject exits 5 on SIGTERM");
 		tnl_qdisc_dump(net.name, "nlifb", dump, sizeof(dump));
 		ASSERT_STREQ(dump, dump0, "qdisc dump identical after rollback");
-		tnl_inventory_as_before(&before, "inventory as before after rollback");
+		tinventory_as_before(&before, "inventory as before after rollback");
 	}
 	if (test__start_subtest("sigkill_guard") && tinject_start(&t, a)) {
 		ASSERT_FALSE(dump_is(&(struct dump_arg){ net.name, "nlifb", dump0 }),
@@ -202,7 +202,7 @@ FC_TEST(netlat_mq_restore, TIER_HOST | FC_T_ROOT | FC_T_VM)
 		ASSERT_GE(ms, 0, "the guard restored the kernel's mq with no command run");
 		test__record("netlat_sigkill_to_qdisc_restored_ms", (fc_now_ns() - t0) / 1e6, "ms");
 		ASSERT_GE(tpoll(state_gone, t.run, 10000), 0, "state file removed by recover");
-		tnl_inventory_as_before(&before, "inventory as before after SIGKILL");
+		tinventory_as_before(&before, "inventory as before after SIGKILL");
 	}
 out:
 	if (saved[0])

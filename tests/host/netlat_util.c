@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/inventory.h"
 #include "core/probe.h"
 #include "core/util.h"
 #include "host/netlat_util.h"
@@ -96,26 +95,4 @@ bool tnl_mix(const char *netns_path, int n, int ival_us, char *const specs[], in
 		twait(pid, 5000);
 	}
 	return ASSERT_EQ(got, k, "lat_mix reported every socket");
-}
-
-bool tnl_inventory_as_before(const struct fc_inventory *before, const char *what)
-{
-	struct fc_inventory after;
-	char left[2048] = "";
-	int n = -1;
-
-	for (int i = 0; i < 300; i++) {
-		if (fc_inventory_collect(&after, NULL))
-			break;
-		n = fc_inventory_new_items(before, &after, left, sizeof(left));
-		fc_inventory_free(&after);
-		if (!n)
-			break;
-		usleep(10000);
-	}
-	if (!ASSERT_EQ(n, 0, what)) {
-		test__log("left: %s", left);
-		return false;
-	}
-	return true;
 }

@@ -29,10 +29,6 @@ struct tnl_rtt {
 bool tnl_mix(const char *netns_path, int n, int ival_us, char *const specs[], int k,
 	     struct tnl_rtt *out);
 
-struct fc_inventory;
-/* Poll (RCU frees programs late) until nothing is in the inventory that @before lacks. */
-bool tnl_inventory_as_before(const struct fc_inventory *before, const char *what);
-
 /* The CPU the echo server and the mixes share (a cross-CPU wakeup is slow under TCG). */
 int tnl_cpu(void);
 
