@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "core/probe.h"
+#include "core/rtnl.h"
 #include "core/tc.h"
 #include "core/util.h"
 #include "probe.skel.h"
@@ -266,87 +267,6 @@ int probe_skb_tstamp(struct fc_probe *p, struct fc_probe_result *r)
 
 /* ---- qdiscs over rtnetlink: the kernel's own extack message is the error ---- */
 
-struct nlreq {
-	struct nlmsghdr n;
-	struct tcmsg t;
-	char attrs[256];
-};
-
-static void add_attr(struct nlreq *req, int type, const void *data, size_t len)
-{
-	struct rtattr *rta = (struct rtattr *)((char *)req + NLMSG_ALIGN(req->n.nlmsg_len));
-
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
-	req->n.nlmsg_len = NLMSG_ALIGN(req->n.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-}
-
-/*
- * Send one request; 0 or -errno with the kernel's message in @ext. With @dump, calls @cb on
- * every reply message until NLMSG_DONE.
- */
-static int nl_talk(struct nlreq *req, char *ext, size_t extlen,
-		   void (*cb)(struct nlmsghdr *h, void *arg), void *arg)
-{
-	char buf[16384];
-	int fd, one = 1, err = -EPROTO;
-	ssize_t n;
-
-	if (ext && extlen)
-		ext[0] = 0;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (send(fd, req, req->n.nlmsg_len, 0) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n);
-		     h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_DONE) {
-				err = 0;
-				goto out;
-			}
-			if (h->nlmsg_type != NLMSG_ERROR) {
-				if (cb)
-					cb(h, arg);
-				continue;
-			}
-			struct nlmsgerr *e = NLMSG_DATA(h);
-			/* capped ack: the extack attributes follow the echoed header */
-			struct rtattr *a = (struct rtattr *)((char *)e + sizeof(*e));
-			int alen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*e));
-
-			err = e->error;
-			for (; ext && (h->nlmsg_flags & NLM_F_ACK_TLVS) && RTA_OK(a, alen);
-			     a = RTA_NEXT(a, alen))
-				if (a->rta_type == NLMSGERR_ATTR_MSG)
-					snprintf(ext, extlen, "%s", (char *)RTA_DATA(a));
-			goto out;
-		}
-	}
-	if (n < 0)
-		err = -errno;
-out:
-	close(fd);
-	return err;
-}
-
-static void qdisc_req(struct nlreq *req, int type, int flags, int ifindex)
-{
-	memset(req, 0, sizeof(*req));
-	req->n.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg));
-	req->n.nlmsg_type = type;
-	req->n.nlmsg_flags = NLM_F_REQUEST | flags;
-	req->t.tcm_family = AF_UNSPEC;
-	req->t.tcm_ifindex = ifindex;
-	req->t.tcm_parent = TC_H_ROOT;
-}
-
 struct qstat {
 	int ifindex;
 	const char *kind;
@@ -381,17 +301,18 @@ static int qdisc_probe(struct fc_probe_result *r, const char *kind)
 	struct qstat q = { .ifindex = (int)if_nametoindex("lo"), .kind = kind };
 	struct tc_netem_qopt netem = { .limit = 1000 };
 	char ext[128];
-	struct nlreq req;
+	struct fc_nlreq req;
 	uint64_t t0;
 	int err;
 
-	qdisc_req(&req, RTM_NEWQDISC, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, q.ifindex);
-	add_attr(&req, TCA_KIND, kind, strlen(kind) + 1);
+	fc_nl_tcreq(&req, RTM_NEWQDISC, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, q.ifindex, TC_H_ROOT,
+		    0);
+	fc_nl_attr(&req, TCA_KIND, kind, strlen(kind) + 1);
 	/* netem refuses to exist without options; fq takes its defaults */
 	if (!strcmp(kind, "netem"))
-		add_attr(&req, TCA_OPTIONS, &netem, sizeof(netem));
+		fc_nl_attr(&req, TCA_OPTIONS, &netem, sizeof(netem));
 	t0 = fc_now_ns();
-	err = nl_talk(&req, ext, sizeof(ext), NULL, NULL);
+	err = fc_nl_talk(&req, ext, sizeof(ext), NULL, NULL);
 	if (err) {
 		probe_fail(r, "add", err);
 		snprintf(r->detail, sizeof(r->detail), "%s", ext);
@@ -404,8 +325,8 @@ static int qdisc_probe(struct fc_probe_result *r, const char *kind)
 		probe_fail(r, "trigger", err);
 		goto out_del;
 	}
-	qdisc_req(&req, RTM_GETQDISC, NLM_F_DUMP, 0);
-	err = nl_talk(&req, NULL, 0, qdisc_stats, &q);
+	fc_nl_tcreq(&req, RTM_GETQDISC, NLM_F_DUMP, 0, TC_H_ROOT, 0);
+	err = fc_nl_talk(&req, NULL, 0, qdisc_stats, &q);
 	if (err) {
 		probe_fail(r, "dump", err);
 		goto out_del;
@@ -415,9 +336,9 @@ static int qdisc_probe(struct fc_probe_result *r, const char *kind)
 	if (!r->available)
 		snprintf(r->error, sizeof(r->error), "trigger: no packet went through %s", kind);
 out_del:
-	qdisc_req(&req, RTM_DELQDISC, NLM_F_ACK, q.ifindex);
+	fc_nl_tcreq(&req, RTM_DELQDISC, NLM_F_ACK, q.ifindex, TC_H_ROOT, 0);
 	t0 = fc_now_ns();
-	if (nl_talk(&req, ext, sizeof(ext), NULL, NULL) == 0)
+	if (fc_nl_talk(&req, ext, sizeof(ext), NULL, NULL) == 0)
 		r->detach_ns = fc_now_ns() - t0;
 	return err;
 }

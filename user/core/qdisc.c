@@ -11,94 +11,8 @@
 #include <linux/rtnetlink.h>
 
 #include "core/qdisc.h"
+#include "core/rtnl.h"
 #include "core/util.h"
-
-struct nlreq {
-	struct nlmsghdr n;
-	struct tcmsg t;
-	char buf[512];
-};
-
-static void add_attr(struct nlreq *req, int type, const void *data, size_t len)
-{
-	struct rtattr *rta = (struct rtattr *)((char *)req + NLMSG_ALIGN(req->n.nlmsg_len));
-
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(rta), data, len);
-	req->n.nlmsg_len = NLMSG_ALIGN(req->n.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-}
-
-static void qreq(struct nlreq *req, int type, int flags, int ifindex, uint32_t parent,
-		 uint32_t handle)
-{
-	memset(req, 0, sizeof(*req));
-	req->n.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg));
-	req->n.nlmsg_type = type;
-	req->n.nlmsg_flags = NLM_F_REQUEST | flags;
-	req->t.tcm_family = AF_UNSPEC;
-	req->t.tcm_ifindex = ifindex;
-	req->t.tcm_parent = parent;
-	req->t.tcm_handle = handle;
-}
-
-/*
- * One request. 0 or -errno, with the kernel's extended ack in @ext. For a dump, @cb sees every
- * message until NLMSG_DONE.
- */
-static int nl_talk(struct nlreq *req, char *ext, size_t extlen,
-		   void (*cb)(struct nlmsghdr *h, void *arg), void *arg)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	static char buf[65536];
-	int fd, n, one = 1, err = -EPROTO;
-
-	if (ext && extlen)
-		ext[0] = 0;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (sendto(fd, req, req->n.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)n);
-		     h = NLMSG_NEXT(h, n)) {
-			struct nlmsgerr *e;
-			struct rtattr *a;
-			int alen;
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				err = 0;
-				goto out;
-			}
-			if (h->nlmsg_type != NLMSG_ERROR) {
-				if (cb)
-					cb(h, arg);
-				continue;
-			}
-			e = NLMSG_DATA(h);
-			err = e->error;
-			/* capped ack: the extack attributes follow the echoed header */
-			a = (struct rtattr *)((char *)e + sizeof(*e));
-			alen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*e));
-			for (; ext && (h->nlmsg_flags & NLM_F_ACK_TLVS) && RTA_OK(a, alen);
-			     a = RTA_NEXT(a, alen))
-				if (a->rta_type == NLMSGERR_ATTR_MSG)
-					snprintf(ext, extlen, "%s", (char *)RTA_DATA(a));
-			goto out;
-		}
-	}
-	if (n < 0)
-		err = -errno;
-out:
-	close(fd);
-	return err;
-}
 
 struct dump {
 	int ifindex;
@@ -136,15 +50,15 @@ static void on_qdisc(struct nlmsghdr *h, void *arg)
 int fc_qdisc_root(int ifindex, struct fc_qdisc *q)
 {
 	struct dump d = { .ifindex = ifindex, .q = q };
-	struct nlreq req;
+	struct fc_nlreq req;
 	char name[IF_NAMESIZE];
 	int err;
 
 	memset(q, 0, sizeof(*q));
 	if (!if_indextoname(ifindex, name))
 		return -ENODEV;
-	qreq(&req, RTM_GETQDISC, NLM_F_DUMP, 0, 0, 0);
-	err = nl_talk(&req, NULL, 0, on_qdisc, &d);
+	fc_nl_tcreq(&req, RTM_GETQDISC, NLM_F_DUMP, 0, 0, 0);
+	err = fc_nl_talk(&req, NULL, 0, on_qdisc, &d);
 	if (err)
 		return err;
 	return d.found ? 0 : -ENODEV;
@@ -190,32 +104,33 @@ int fc_qdisc_check(int ifindex, char *why, size_t len)
 static int fq_add(int ifindex, uint32_t parent, uint32_t handle, const struct fc_fq_opts *o,
 		  char *ext, size_t extlen)
 {
-	struct nlreq req;
+	struct fc_nlreq req;
 	struct rtattr *nest;
 	uint32_t mask = ~0u;
 
-	qreq(&req, RTM_NEWQDISC, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, ifindex, parent, handle);
-	add_attr(&req, TCA_KIND, "fq", 3);
+	fc_nl_tcreq(&req, RTM_NEWQDISC, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, ifindex, parent,
+		    handle);
+	fc_nl_attr(&req, TCA_KIND, "fq", 3);
 	nest = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.n.nlmsg_len));
-	add_attr(&req, TCA_OPTIONS, NULL, 0);
-	add_attr(&req, TCA_FQ_PLIMIT, &o->plimit, sizeof(o->plimit));
-	add_attr(&req, TCA_FQ_FLOW_PLIMIT, &o->flow_plimit, sizeof(o->flow_plimit));
+	fc_nl_attr(&req, TCA_OPTIONS, NULL, 0);
+	fc_nl_attr(&req, TCA_FQ_PLIMIT, &o->plimit, sizeof(o->plimit));
+	fc_nl_attr(&req, TCA_FQ_FLOW_PLIMIT, &o->flow_plimit, sizeof(o->flow_plimit));
 	/*
 	 * Unconnected sockets share fq flows by skb hash & orphan_mask (1023 by default): an
 	 * outside flow hashed into the cell's bucket waits behind its delayed packets. All 32
 	 * bits make that a collision of full hashes only.
 	 */
-	add_attr(&req, TCA_FQ_ORPHAN_MASK, &mask, sizeof(mask));
+	fc_nl_attr(&req, TCA_FQ_ORPHAN_MASK, &mask, sizeof(mask));
 	nest->rta_len = (char *)&req + req.n.nlmsg_len - (char *)nest;
-	return nl_talk(&req, ext, extlen, NULL, NULL);
+	return fc_nl_talk(&req, ext, extlen, NULL, NULL);
 }
 
 static int root_del(int ifindex, uint32_t handle, char *ext, size_t extlen)
 {
-	struct nlreq req;
+	struct fc_nlreq req;
 
-	qreq(&req, RTM_DELQDISC, NLM_F_ACK, ifindex, TC_H_ROOT, handle);
-	return nl_talk(&req, ext, extlen, NULL, NULL);
+	fc_nl_tcreq(&req, RTM_DELQDISC, NLM_F_ACK, ifindex, TC_H_ROOT, handle);
+	return fc_nl_talk(&req, ext, extlen, NULL, NULL);
 }
 
 int fc_qdisc_install_fq(struct fc_state *st, int ifindex, const struct fc_fq_opts *o,
@@ -225,7 +140,7 @@ int fc_qdisc_install_fq(struct fc_state *st, int ifindex, const struct fc_fq_opt
 	uint32_t handle = fc_qdisc_handle(st->run_id);
 	struct fc_qdisc q, mine;
 	char ext[128];
-	struct nlreq req;
+	struct fc_nlreq req;
 	bool mq;
 	int err;
 
@@ -253,10 +168,10 @@ int fc_qdisc_install_fq(struct fc_state *st, int ifindex, const struct fc_fq_opt
 		snprintf(how, howlen, "fq %x: replaced the kernel's %s", handle >> 16, q.kind);
 		return 0;
 	}
-	qreq(&req, RTM_NEWQDISC, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, ifindex, TC_H_ROOT,
-	     handle);
-	add_attr(&req, TCA_KIND, "mq", 3);
-	err = nl_talk(&req, ext, sizeof(ext), NULL, NULL);
+	fc_nl_tcreq(&req, RTM_NEWQDISC, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, ifindex,
+		    TC_H_ROOT, handle);
+	fc_nl_attr(&req, TCA_KIND, "mq", 3);
+	err = fc_nl_talk(&req, ext, sizeof(ext), NULL, NULL);
 	err = err ?: fc_qdisc_root(ifindex, &mine);
 	if (err)
 		goto fail;

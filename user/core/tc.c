@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "core/log.h"
+#include "core/rtnl.h"
 #include "core/tc.h"
 
 /* A priority band of our own, so we never collide with a filter somebody else added. */
@@ -134,61 +135,38 @@ int fc_tc_filter_remove(int ifindex, bool egress, uint32_t handle, uint32_t prio
 	return err;
 }
 
+struct dump_count {
+	int type, n;
+	bool (*match)(struct nlmsghdr *h, void *arg);
+	void *arg;
+};
+
+static void count_one(struct nlmsghdr *h, void *arg)
+{
+	struct dump_count *d = arg;
+
+	if (h->nlmsg_type == d->type && (!d->match || d->match(h, d->arg)))
+		d->n++;
+}
+
 /* One rtnetlink dump; counts the answers of type @type that @match accepts (NULL: all). */
-static int nl_dump_count(void *req, size_t len, int type, bool (*match)(struct nlmsghdr *, void *),
+static int nl_dump_count(struct fc_nlreq *req, int type, bool (*match)(struct nlmsghdr *, void *),
 			 void *arg)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char buf[32768];
-	int fd, n, count = 0, err = 0;
-	struct nlmsghdr *h;
+	struct dump_count d = { .type = type, .match = match, .arg = arg };
+	int err = fc_nl_talk(req, NULL, 0, count_one, &d);
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, req, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (;;) {
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0) {
-			err = -errno;
-			goto out;
-		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)n);
-		     h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				goto out;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				goto out;
-			}
-			if (h->nlmsg_type == type && (!match || match(h, arg)))
-				count++;
-		}
-	}
-out:
-	close(fd);
-	return err ?: count;
+	return err ?: d.n;
 }
 
 int fc_tc_count_filters(int ifindex, bool egress)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct tcmsg tc;
-	} req = {
-		.nh = { .nlmsg_len = sizeof(req),
-			.nlmsg_type = RTM_GETTFILTER,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			.nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC,
-			.tcm_ifindex = ifindex,
-			.tcm_parent =
-			    TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS) },
-	};
-	int n = nl_dump_count(&req, sizeof(req), RTM_NEWTFILTER, NULL, NULL);
+	struct fc_nlreq req;
+	int n;
+
+	fc_nl_tcreq(&req, RTM_GETTFILTER, NLM_F_DUMP, ifindex,
+		    TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS), 0);
+	n = nl_dump_count(&req, RTM_NEWTFILTER, NULL, NULL);
 
 	/* no clsact there: older kernels answer EINVAL, newer ones an empty dump */
 	return n == -EINVAL || n == -ENOENT ? 0 : n;
@@ -211,18 +189,10 @@ static bool is_clsact(struct nlmsghdr *h, void *arg)
 
 bool fc_tc_clsact_exists(int ifindex)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct tcmsg tc;
-	} req = {
-		.nh = { .nlmsg_len = sizeof(req),
-			.nlmsg_type = RTM_GETQDISC,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			.nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex },
-	};
+	struct fc_nlreq req;
 
-	return nl_dump_count(&req, sizeof(req), RTM_NEWQDISC, is_clsact, &ifindex) > 0;
+	fc_nl_tcreq(&req, RTM_GETQDISC, NLM_F_DUMP, ifindex, 0, 0);
+	return nl_dump_count(&req, RTM_NEWQDISC, is_clsact, &ifindex) > 0;
 }
 
 int fc_tc_clsact_remove_if_empty(int ifindex)
