@@ -29,4 +29,12 @@ int cli_time_scale(const char *arg, double *out);
 /* "needs root" check with the design's exit code; prints the reason. */
 int cli_require_root(const char *what);
 
+struct fc_exp_opts;
+struct fc_experiment;
+/*
+ * Load and validate an experiment for a command that then acts on it (run, demo): 0 with *@e,
+ * or the exit code after printing why (2 invalid, with every diagnostic; 7 out of memory).
+ */
+int cli_load_experiment(const struct fc_exp_opts *o, struct fc_experiment **e);
+
 #endif

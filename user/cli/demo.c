@@ -228,18 +228,8 @@ static int do_demo(int argc, char **argv)
 	if (eo.path && !eo.bind_path && find_binding(eo.path, bind_path, sizeof(bind_path)))
 		eo.bind_path = bind_path;
 	/* invalid input touches nothing: load before setting anything up */
-	if (eo.path) {
-		rc = fc_experiment_load(&eo, &e);
-		if (rc == -ENOMEM || !e) {
-			pr_warn("cannot load %s: out of memory", eo.path);
-			return FC_EXIT_INTERNAL;
-		}
-		if (rc) {
-			fc_experiment_print_diags(e, stderr);
-			fc_experiment_free(e);
-			return FC_EXIT_USAGE;
-		}
-	}
+	if (eo.path && (rc = cli_load_experiment(&eo, &e)))
+		return rc;
 	/* the supervisor writes to stderr as things happen: keep our lines in the same order */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if ((rc = cli_require_root("run the demo"))) {

@@ -114,16 +114,8 @@ static int do_run(int argc, char **argv)
 		return FC_EXIT_USAGE;
 	}
 	eo.path = argv[optind];
-	rc = fc_experiment_load(&eo, &e);
-	if (rc == -ENOMEM || !e) {
-		pr_warn("cannot load %s: out of memory", eo.path);
-		return FC_EXIT_INTERNAL;
-	}
-	if (rc) {
-		fc_experiment_print_diags(e, stderr);
-		fc_experiment_free(e);
-		return FC_EXIT_USAGE;
-	}
+	if ((rc = cli_load_experiment(&eo, &e)))
+		return rc;
 	if ((rc = cli_require_root("run an experiment"))) {
 		fc_experiment_free(e);
 		return rc;

@@ -44,6 +44,23 @@ int cli_time_scale(const char *arg, double *out)
 	return 0;
 }
 
+int cli_load_experiment(const struct fc_exp_opts *o, struct fc_experiment **e)
+{
+	int rc = fc_experiment_load(o, e);
+
+	if (rc == -ENOMEM || !*e) {
+		pr_warn("cannot load %s: out of memory", o->path);
+		return FC_EXIT_INTERNAL;
+	}
+	if (rc) {
+		fc_experiment_print_diags(*e, stderr);
+		fc_experiment_free(*e);
+		*e = NULL;
+		return FC_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int do_validate(int argc, char **argv)
 {
 	static const struct option opts[] = {
