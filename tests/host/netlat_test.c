@@ -119,6 +119,27 @@ static void log_rtt(const char *what, const struct tnl_rtt *r)
 		  r->lost, r->p1, r->p50, r->p99, r->max, r->reorder);
 }
 
+/*
+ * One interleaved measurement of @k paths, the untouched reference at @clean. The assertions
+ * resolve 0.5 ms; when the reference itself spreads by more than 1.5 ms between p1 and p50
+ * (quiet guests: 0.3-0.5 ms; a starved TCG guest: 5 ms and more) the instrument cannot resolve
+ * them, so measure again, up to three times in all, and keep the last.
+ */
+static bool mix_quiet(struct nlenv *e, char *const specs[], int k, struct tnl_rtt *r, int clean)
+{
+	bool ok = false;
+
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		ok = tnl_mix(e->net.path, nprobe(), 1000, specs, k, r);
+		if (!ok || r[clean].p50 - r[clean].p1 <= 1.5)
+			break;
+		test__log("attempt %d of 3: the guest was starved (untouched path p1 %.3f, p50 "
+			  "%.3f ms)",
+			  attempt, r[clean].p1, r[clean].p50);
+	}
+	return ok;
+}
+
 /* One requested delay: the UDP paths interleaved, then (at 10 ms) TCP and the leak. */
 static void delay_case(struct nlenv *e, int ms)
 {
@@ -141,7 +162,7 @@ static void delay_case(struct nlenv *e, int ms)
 	specs[3] = spec(s[3], sizeof(s[3]), e->out.child, "udpc", 2);
 	/* warm up fq's, netem's and the program's paths: TCG translates code on first use */
 	tnl_mix(e->net.path, 30, 1000, specs, 4, r);
-	if (tnl_mix(e->net.path, nprobe(), 1000, specs, 4, r)) {
+	if (mix_quiet(e, specs, 4, r, 3)) {
 		log_rtt("cell udp, ours", &r[0]);
 		log_rtt("outside udp, same dev", &r[1]);
 		log_rtt("outside udp, netem", &r[2]);
@@ -173,7 +194,7 @@ static void delay_case(struct nlenv *e, int ms)
 		specs[0] = spec(s[0], sizeof(s[0]), e->cell.child, "tcp", 0);
 		specs[1] = spec(s[1], sizeof(s[1]), e->out.child, "tcp", 0);
 		specs[2] = spec(s[2], sizeof(s[2]), e->out.child, "tcp", 2);
-		if (tnl_mix(e->net.path, nprobe(), 1000, specs, 3, r)) {
+		if (mix_quiet(e, specs, 3, r, 2)) {
 			log_rtt("cell tcp, ours", &r[0]);
 			log_rtt("outside tcp, same dev", &r[1]);
 			log_rtt("outside tcp, clean", &r[2]);
