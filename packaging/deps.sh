@@ -15,7 +15,11 @@ if [ "$(id -u)" != 0 ]; then
 	exit 3
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Two builds on one machine may both find packages missing: apt's own lock fails at once, so
+# wait on ours instead (util-linux flock), and let apt wait for dpkg's.
+exec 9>/tmp/faultcell-deps.lock
+flock -w 900 9 || { echo "deps: another install holds /tmp/faultcell-deps.lock" >&2; exit 3; }
 apt-get update -q >/dev/null
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing >/dev/null
+apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $missing >/dev/null
 echo "deps: done"
